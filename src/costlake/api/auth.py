@@ -1,0 +1,82 @@
+"""Who is calling, and which tenant they may see.
+
+A token sees only its own tenant; any other tenant answers 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from costlake.api.services import Services
+from costlake.catalog.models import Tenant
+from costlake.catalog.tenants import authenticate, find_tenant
+from costlake.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str | None  # None: the operator, who sees every tenant
+    role: str  # "admin" | "member" | "operator"
+    token_id: str | None = None
+
+    @property
+    def operator(self) -> bool:
+        return self.role == "operator"
+
+    @property
+    def admin(self) -> bool:
+        return self.role in ("admin", "operator")
+
+
+OPERATOR = Principal(tenant_id=None, role="operator")
+_bearer = HTTPBearer(auto_error=False, description="An API token from `costlake token create`")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_principal(
+    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    unauthorized = HTTPException(
+        status_code=401,
+        detail="missing or invalid API token; send `Authorization: Bearer <token>` with a token from `costlake token create`",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized
+    token = authenticate(services.catalog, credentials.credentials)
+    if token is None:
+        raise unauthorized
+    return Principal(tenant_id=token.tenant_id, role=token.role, token_id=token.id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_tenant(tenant_id: str, principal: PrincipalDep, services: ServicesDep) -> Tenant:
+    """The path's tenant (by id or name), if the caller may see it."""
+    tenant = find_tenant(services.catalog, tenant_id)
+    if tenant is None or not (principal.operator or tenant.id == principal.tenant_id):
+        raise NotFound(f"no tenant {tenant_id!r}")
+    return tenant
+
+
+TenantDep = Annotated[Tenant, Depends(get_tenant)]
+
+
+def require_admin(principal: PrincipalDep, tenant: TenantDep) -> Tenant:
+    if not principal.admin:
+        raise Forbidden("billing sources are managed by the tenant's admins; this token has the member role")
+    return tenant
+
+
+AdminTenantDep = Annotated[Tenant, Depends(require_admin)]

@@ -1,0 +1,28 @@
+"""Domain errors to HTTP answers. Bad input is a 4xx naming what was wrong, never a 500."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from costlake.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, error: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, error: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, error: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(error), "run_id": error.run_id}, status_code=409)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid(_: Request, error: InvalidInput) -> JSONResponse:
+        # The same shape FastAPI uses for its own validation errors, so clients parse one format.
+        detail = [{"loc": ["body", error.field], "msg": str(error), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)

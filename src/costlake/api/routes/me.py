@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from costlake.api.auth import PrincipalDep, ServicesDep
+from costlake.api.schemas import Me
+from costlake.catalog.tenants import find_tenant
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+
+@router.get("/me", response_model=Me, summary="The tenant and role of the calling token")
+def me(principal: PrincipalDep, services: ServicesDep) -> Me:
+    tenant = find_tenant(services.catalog, principal.tenant_id) if principal.tenant_id else None
+    return Me(
+        tenant_id=principal.tenant_id,
+        tenant_name=tenant.name if tenant else None,
+        role=principal.role,
+        token_id=principal.token_id,
+    )

@@ -1,0 +1,115 @@
+"""Request and response bodies. Field names are the public contract: change them only with a new API version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from costlake.catalog.models import BillingSource, SyncRun
+from costlake.sources.registry import FORMATS, PROVIDERS
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str)]
+Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
+Format = Literal[FORMATS]  # type: ignore[valid-type]
+WindowMonths = Annotated[int, Field(ge=1, le=36)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Uri = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class SourceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Provider
+    source_uri: Uri
+    format: Format = "focus"
+    name: Name | None = None
+    region: str | None = None
+    window_months: WindowMonths = 2
+    enabled: bool = True
+    validate_uri: bool = Field(default=True, alias="validate", description="List the URI once before saving")
+
+
+class SourceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Provider | None = None
+    source_uri: Uri | None = None
+    format: Format | None = None
+    name: Name | None = None
+    region: str | None = None
+    window_months: WindowMonths | None = None
+    enabled: bool | None = None
+    validate_uri: bool = Field(default=True, alias="validate")
+
+
+class SourceOut(BaseModel):
+    id: str
+    name: str
+    provider: str
+    format: str
+    source_uri: str
+    region: str | None
+    window_months: int
+    enabled: bool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    last_status: str | None
+    last_synced_at: UtcDatetime | None
+    last_row_count: int | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, source: BillingSource) -> SourceOut:
+        return cls.model_validate(source, from_attributes=True)
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_date: date | None = Field(default=None, alias="from")
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    source_id: str
+    status: str
+    trigger: str
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    from_date: date | None = Field(serialization_alias="from")
+    months: list[str]
+    row_count: int | None
+    billed_cost_by_month: dict[str, dict[str, str]]
+    files: int | None
+    error: str | None
+    warnings: list[str]
+
+    @classmethod
+    def of(cls, run: SyncRun) -> RunOut:
+        return cls.model_validate(run, from_attributes=True)
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class Me(BaseModel):
+    tenant_id: str | None
+    tenant_name: str | None
+    role: str
+    token_id: str | None
+
+
+def changes_of(update: SourceUpdate) -> dict[str, Any]:
+    """Only the fields the request named: omitted fields stay as they are."""
+    return {name: getattr(update, name) for name in update.model_fields_set if name != "validate_uri"}

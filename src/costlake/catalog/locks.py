@@ -1,0 +1,61 @@
+"""A lease-based lock per tenant table, so commits from several workers never race.
+
+Object stores have no atomic rename, so Delta writers need an external lock; the catalog is the one
+thing every worker shares.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from costlake.catalog.database import Catalog
+from costlake.catalog.models import LakeLock, utcnow
+
+
+def _try_acquire(catalog: Catalog, tenant_id: str, owner: str, lease: timedelta) -> bool:
+    now = utcnow()
+    with catalog.session() as session:
+        if session.get(LakeLock, tenant_id) is None:
+            try:
+                with session.begin_nested():
+                    session.add(LakeLock(tenant_id=tenant_id))
+            except IntegrityError:
+                pass  # another worker created it first; fall through to the conditional update
+        result = session.execute(
+            update(LakeLock)
+            .where(LakeLock.tenant_id == tenant_id)
+            .where(or_(LakeLock.owner.is_(None), LakeLock.expires_at < now, LakeLock.owner == owner))
+            .values(owner=owner, expires_at=now + lease)
+        )
+        return result.rowcount == 1
+
+
+def _release(catalog: Catalog, tenant_id: str, owner: str) -> None:
+    with catalog.session() as session:
+        session.execute(
+            update(LakeLock)
+            .where(LakeLock.tenant_id == tenant_id, LakeLock.owner == owner)
+            .values(owner=None, expires_at=None)
+        )
+
+
+@contextmanager
+def lake_commit_lock(
+    catalog: Catalog, tenant_id: str, owner: str, *, lease: timedelta, timeout: timedelta
+) -> Iterator[None]:
+    """Hold the tenant's commit lock for the duration of the block; wait up to `timeout` for it."""
+    deadline = time.monotonic() + timeout.total_seconds()
+    while not _try_acquire(catalog, tenant_id, owner, lease):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the tenant's table stayed locked by another writer for {timeout}; retry the sync")
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        _release(catalog, tenant_id, owner)

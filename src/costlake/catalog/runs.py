@@ -1,0 +1,161 @@
+"""Sync runs and their leases.
+
+A run holds a lease that its worker renews; a run whose lease ran out belongs to a worker that died, and is
+marked failed so the next sync can start. The partial unique index on running runs makes "one sync per source"
+hold across every process that shares the catalog.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from costlake.catalog.database import Catalog
+from costlake.catalog.models import BillingSource, SyncRun, utcnow
+from costlake.errors import Conflict, InvalidInput
+
+LEASE_EXPIRED = "the worker running this sync stopped (its lease expired); the store was left as it was before the sync"
+
+
+def expire_stale_runs(catalog: Catalog) -> int:
+    """Fail every running run whose lease expired. Returns how many."""
+    now = utcnow()
+    with catalog.session() as session:
+        stale = list(session.scalars(select(SyncRun).where(SyncRun.status == "running", SyncRun.lease_expires_at < now)))
+        for run in stale:
+            run.status, run.finished_at, run.error = "failed", now, LEASE_EXPIRED
+            source = session.get(BillingSource, run.source_id)
+            if source is not None:
+                source.last_status, source.last_error = "failed", LEASE_EXPIRED
+    return len(stale)
+
+
+def running_run(catalog: Catalog, source_id: str) -> SyncRun | None:
+    with catalog.session() as session:
+        query = select(SyncRun).where(SyncRun.source_id == source_id, SyncRun.status == "running")
+        return session.scalars(query).first()
+
+
+def start_run(
+    catalog: Catalog, source: BillingSource, *, trigger: str, from_date: date | None, owner: str, lease: timedelta
+) -> SyncRun:
+    """Claim the source for one sync, or raise Conflict naming the run that holds it."""
+    expire_stale_runs(catalog)
+    now = utcnow()
+    try:
+        with catalog.session() as session:
+            run = SyncRun(
+                source_id=source.id,
+                tenant_id=source.tenant_id,
+                status="running",
+                trigger=trigger,
+                started_at=now,
+                from_date=from_date,
+                lease_owner=owner,
+                lease_expires_at=now + lease,
+            )
+            session.add(run)
+            stored = session.get_one(BillingSource, source.id)
+            stored.last_status = "running"
+    except IntegrityError:
+        holder = running_run(catalog, source.id)
+        run_id = holder.id if holder else None
+        raise Conflict(f"a sync of this source is already running (run {run_id}); wait for it to finish", run_id=run_id) from None
+    return run
+
+
+def renew_lease(catalog: Catalog, run_id: str, owner: str, lease: timedelta) -> bool:
+    """Extend a run's lease; False when the run is no longer ours (it was expired by someone else)."""
+    with catalog.session() as session:
+        result = session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.lease_owner == owner, SyncRun.status == "running")
+            .values(lease_expires_at=utcnow() + lease)
+        )
+        return result.rowcount == 1
+
+
+@dataclass
+class RunOutcome:
+    status: str  # "succeeded" | "warning" | "failed"
+    months: list[str] = field(default_factory=list)
+    row_count: int = 0
+    billed_cost_by_month: dict[str, dict[str, str]] = field(default_factory=dict)
+    files: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def finish_run(catalog: Catalog, run_id: str, outcome: RunOutcome) -> SyncRun:
+    """Record a run's end and mirror it on its source, in one transaction."""
+    now = utcnow()
+    with catalog.session() as session:
+        run = session.get_one(SyncRun, run_id)
+        run.status, run.finished_at = outcome.status, now
+        run.months, run.row_count = outcome.months, outcome.row_count
+        run.billed_cost_by_month, run.files = outcome.billed_cost_by_month, outcome.files
+        run.error, run.warnings = outcome.error, outcome.warnings
+        run.lease_owner = run.lease_expires_at = None
+        source = session.get(BillingSource, run.source_id)
+        if source is not None:
+            source.last_status = outcome.status
+            source.last_synced_at = now
+            if outcome.status == "failed":
+                source.last_error = outcome.error
+            else:
+                source.last_error = "; ".join(outcome.warnings) or None
+                source.last_row_count = outcome.row_count
+                source.last_success_at = now
+                source.needs_backfill = False
+        return run
+
+
+def get_run(catalog: Catalog, run_id: str) -> SyncRun | None:
+    with catalog.session() as session:
+        return session.get(SyncRun, run_id)
+
+
+def _encode_cursor(run: SyncRun) -> str:
+    raw = json.dumps([run.started_at.isoformat(), run.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        started_at, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(started_at), str(run_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor", "invalid cursor; pass the next_cursor of the previous page unchanged") from exc
+
+
+def list_runs(catalog: Catalog, source_id: str, *, limit: int, cursor: str | None) -> tuple[list[SyncRun], str | None]:
+    """Runs newest first, one page at a time (keyset paging on started_at, id)."""
+    query = select(SyncRun).where(SyncRun.source_id == source_id)
+    if cursor:
+        started_at, run_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(SyncRun.started_at < started_at, and_(SyncRun.started_at == started_at, SyncRun.id < run_id))
+        )
+    query = query.order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit + 1)
+    with catalog.session() as session:
+        runs = list(session.scalars(query))
+    next_cursor = _encode_cursor(runs[limit - 1]) if len(runs) > limit else None
+    return runs[:limit], next_cursor
+
+
+def due_sources(catalog: Catalog, interval: timedelta) -> list[BillingSource]:
+    """Enabled sources that never synced, or whose last run started longer than one interval ago."""
+    now = utcnow()
+    with catalog.session() as session:
+        sources = list(session.scalars(select(BillingSource).where(BillingSource.enabled.is_(True))))
+        last_started: dict[str, Any] = {}
+        for source in sources:
+            query = select(SyncRun.started_at).where(SyncRun.source_id == source.id).order_by(SyncRun.started_at.desc())
+            last_started[source.id] = session.scalars(query.limit(1)).first()
+    return [s for s in sources if last_started[s.id] is None or now - last_started[s.id] >= interval]

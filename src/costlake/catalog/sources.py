@@ -1,0 +1,65 @@
+"""Billing sources as rows: tenant-scoped lookups and writes. Validation of what a row may hold lives in
+costlake.sources.management; this module only stores it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from costlake.catalog.database import Catalog
+from costlake.catalog.models import BillingSource, utcnow
+from costlake.errors import InvalidInput, NotFound
+
+
+def list_sources(catalog: Catalog, tenant_id: str) -> list[BillingSource]:
+    with catalog.session() as session:
+        query = select(BillingSource).where(BillingSource.tenant_id == tenant_id).order_by(BillingSource.created_at)
+        return list(session.scalars(query))
+
+
+def get_source(catalog: Catalog, tenant_id: str, source_id: str) -> BillingSource:
+    with catalog.session() as session:
+        source = session.get(BillingSource, source_id)
+    if source is None or source.tenant_id != tenant_id:
+        raise NotFound(f"no billing source {source_id!r} in this tenant")
+    return source
+
+
+def find_source_by_name(catalog: Catalog, tenant_id: str, name: str) -> BillingSource | None:
+    with catalog.session() as session:
+        query = select(BillingSource).where(BillingSource.tenant_id == tenant_id, BillingSource.name == name)
+        return session.scalars(query).first()
+
+
+def _name_taken(name: str) -> InvalidInput:
+    return InvalidInput("name", f"a billing source named {name!r} already exists in this tenant; choose another name")
+
+
+def insert_source(catalog: Catalog, source: BillingSource) -> BillingSource:
+    try:
+        with catalog.session() as session:
+            session.add(source)
+    except IntegrityError:
+        raise _name_taken(source.name) from None
+    return source
+
+
+def update_source(catalog: Catalog, tenant_id: str, source_id: str, changes: dict[str, Any]) -> BillingSource:
+    get_source(catalog, tenant_id, source_id)
+    try:
+        with catalog.session() as session:
+            source = session.get_one(BillingSource, source_id)
+            for field, value in changes.items():
+                setattr(source, field, value)
+            source.updated_at = utcnow()
+    except IntegrityError:
+        raise _name_taken(changes.get("name", "")) from None
+    return source
+
+
+def delete_source(catalog: Catalog, tenant_id: str, source_id: str) -> None:
+    get_source(catalog, tenant_id, source_id)
+    with catalog.session() as session:
+        session.delete(session.get_one(BillingSource, source_id))

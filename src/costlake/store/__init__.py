@@ -1,0 +1,5 @@
+"""The cost store: one Delta Lake table per tenant, partitioned by source and billing month."""
+
+from costlake.store.lake import Lake, StagedWrite
+
+__all__ = ["Lake", "StagedWrite"]

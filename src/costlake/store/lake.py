@@ -1,0 +1,215 @@
+"""Writing and replacing partitions of a tenant's Delta table.
+
+A sync writes its Parquet files first (no lock needed: the names are unique to the run), then replaces the
+affected (source, month) partitions in one Delta commit. Until that commit no reader sees the new files, and if
+the sync fails the files are deleted; vacuum removes any a dead worker left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction
+
+from costlake import schema
+from costlake.settings import Settings
+from costlake.storage import delete_file, delta_storage_options, join_uri, open_output
+
+ROWS_PER_FILE = 2_000_000
+ROW_GROUP_ROWS = 256 * 1024
+# Checkpoint the log every few commits so readers replay a short log; vacuum keeps files for time travel.
+TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
+
+
+@dataclass
+class MonthStats:
+    rows: int = 0
+    billed_cost: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    rows_without_billing_period: int = 0
+
+
+@dataclass
+class StagedWrite:
+    """Files written for one sync and not yet committed, with what they hold per billing month."""
+
+    tenant_id: str
+    source_id: str
+    actions: list[AddAction] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # every file created, committed or not
+    months: dict[str, MonthStats] = field(default_factory=lambda: defaultdict(MonthStats))
+
+    @property
+    def row_count(self) -> int:
+        return sum(stats.rows for stats in self.months.values())
+
+
+class _MonthFile:
+    """An open Parquet data file in one partition folder."""
+
+    def __init__(self, lake_uri: str, relative_path: str, settings: Settings) -> None:
+        self.relative_path = relative_path
+        self.uri = join_uri(lake_uri, relative_path)
+        self._stream = open_output(self.uri, settings)
+        self._writer = pq.ParquetWriter(
+            self._stream, schema.DATA_FILE_SCHEMA, compression="zstd", compression_level=1, write_statistics=True
+        )
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.rows += table.num_rows
+
+    def abandon(self) -> None:
+        self._writer.close()
+        self._stream.close()
+
+    def close(self, partition_values: dict[str, str]) -> AddAction:
+        self._writer.close()
+        size = self._stream.tell()
+        self._stream.close()
+        stats = json.dumps({"numRecords": self.rows})
+        return AddAction(self.relative_path, size, partition_values, int(time.time() * 1000), True, stats)
+
+
+class Lake:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def table_uri(self, tenant_id: str) -> str:
+        return join_uri(self.settings.lake_root, tenant_id)
+
+    def _options(self) -> dict[str, str]:
+        return delta_storage_options(self.settings.lake_root, self.settings)
+
+    def open_table(self, tenant_id: str) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.table_uri(tenant_id), storage_options=self._options())
+        except TableNotFoundError:
+            return None
+
+    def ensure_table(self, tenant_id: str) -> DeltaTable:
+        """Create the tenant's table on first use; callers hold the tenant's commit lock."""
+        table = self.open_table(tenant_id)
+        if table is None:
+            table = DeltaTable.create(
+                self.table_uri(tenant_id),
+                schema=schema.TABLE_SCHEMA,
+                partition_by=schema.PARTITION_COLUMNS,
+                configuration=TABLE_CONFIGURATION,
+                storage_options=self._options(),
+            )
+        return table
+
+    def stage(self, tenant_id: str, source_id: str, run_id: str, batches: Iterable[pa.RecordBatch]) -> StagedWrite:
+        """Write converted batches as data files under the table, one folder per billing month."""
+        staged = StagedWrite(tenant_id, source_id)
+        table_uri = self.table_uri(tenant_id)
+        open_files: dict[str, _MonthFile] = {}
+        sequence = 0
+        try:
+            for batch in batches:
+                for month in pc.unique(batch.column(schema.BILLING_MONTH)).to_pylist():
+                    rows = batch.filter(pc.equal(batch.column(schema.BILLING_MONTH), month))
+                    self._count(staged.months[month], rows)
+                    current = open_files.get(month)
+                    if current is None:
+                        folder = f"{schema.SOURCE_ID}={source_id}/{schema.BILLING_MONTH}={month}"
+                        path = f"{folder}/part-{run_id}-{sequence:05d}.zstd.parquet"
+                        staged.paths.append(path)
+                        current = open_files[month] = _MonthFile(table_uri, path, self.settings)
+                        sequence += 1
+                    current.write(self._data_columns(rows, run_id))
+                    if current.rows >= ROWS_PER_FILE:
+                        staged.actions.append(current.close(self._partition(source_id, month)))
+                        del open_files[month]
+            for month, current in open_files.items():
+                staged.actions.append(current.close(self._partition(source_id, month)))
+            open_files.clear()
+        except BaseException:
+            for current in open_files.values():
+                current.abandon()
+            self.discard(staged)
+            raise
+        return staged
+
+    @staticmethod
+    def _partition(source_id: str, month: str) -> dict[str, str]:
+        return {schema.SOURCE_ID: source_id, schema.BILLING_MONTH: month}
+
+    @staticmethod
+    def _data_columns(rows: pa.RecordBatch, run_id: str) -> pa.Table:
+        columns = {name: rows.column(name) for name in schema.FOCUS_COLUMNS}
+        columns[schema.EXTENSIONS] = rows.column(schema.EXTENSIONS)
+        columns[schema.SYNC_RUN_ID] = pa.array([run_id] * rows.num_rows, pa.string())
+        return pa.Table.from_pydict(columns, schema=schema.DATA_FILE_SCHEMA)
+
+    @staticmethod
+    def _count(stats: MonthStats, rows: pa.RecordBatch) -> None:
+        stats.rows += rows.num_rows
+        stats.rows_without_billing_period += rows.column("BillingPeriodStart").null_count
+        sums = pa.Table.from_batches([rows.select(["BillingCurrency", "BilledCost"])]).group_by("BillingCurrency")
+        for entry in sums.aggregate([("BilledCost", "sum")]).to_pylist():
+            stats.billed_cost[entry["BillingCurrency"] or "unknown"] += entry["BilledCost_sum"] or Decimal(0)
+
+    def discard(self, staged: StagedWrite) -> None:
+        """Delete the files of a sync that will not commit (best effort; vacuum catches the rest)."""
+        table_uri = self.table_uri(staged.tenant_id)
+        for path in staged.paths:
+            try:
+                delete_file(join_uri(table_uri, path), self.settings)
+            except OSError:
+                pass
+
+    def replace_months(self, staged: StagedWrite, months: list[str]) -> int:
+        """One commit: drop the source's rows for `months` and add the staged files. Returns the new version.
+
+        The caller holds the tenant's commit lock.
+        """
+        table = self.ensure_table(staged.tenant_id)
+        filters = [(schema.SOURCE_ID, "=", staged.source_id), (schema.BILLING_MONTH, "in", months)]
+        table.create_write_transaction(
+            staged.actions, "overwrite", schema.TABLE_SCHEMA, schema.PARTITION_COLUMNS, filters
+        )
+        return table.version()
+
+    def delete_source(self, tenant_id: str, source_id: str) -> None:
+        """Remove every row a source loaded, in one commit. The caller holds the tenant's commit lock."""
+        table = self.open_table(tenant_id)
+        if table is None:
+            return
+        if not table.file_uris([(schema.SOURCE_ID, "=", source_id)]):
+            return
+        table.create_write_transaction(
+            [], "overwrite", schema.TABLE_SCHEMA, schema.PARTITION_COLUMNS, [(schema.SOURCE_ID, "=", source_id)]
+        )
+
+    def months_loaded(self, tenant_id: str, source_id: str) -> set[str]:
+        table = self.open_table(tenant_id)
+        if table is None:
+            return set()
+        partitions = table.partitions([(schema.SOURCE_ID, "=", source_id)])
+        return {partition[schema.BILLING_MONTH] for partition in partitions}
+
+    def data_files(self, tenant_id: str) -> list[str]:
+        """The Parquet files of the table's current version, for DuckDB and other readers."""
+        table = self.open_table(tenant_id)
+        return [] if table is None else table.file_uris()
+
+    def housekeeping(self, tenant_id: str, retention: timedelta) -> list[str]:
+        """Vacuum files no version within the retention needs (including files of syncs that died)."""
+        table = self.open_table(tenant_id)
+        if table is None:
+            return []
+        hours = max(int(retention.total_seconds() // 3600), 0)
+        return table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)

@@ -1,0 +1,39 @@
+"""Which billing months a sync reads and replaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from costlake.months import add_months, current_month, month_of, month_span
+from costlake.sources.focus import MonthRange
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """Rows of months >= first are read; months first..current are checked for rows that vanished."""
+
+    first: str
+    current: str
+
+    @property
+    def read_range(self) -> MonthRange:
+        # No upper bound: a row billed in a future month is kept, not dropped silently.
+        return MonthRange(first=self.first)
+
+    @property
+    def scope(self) -> list[str]:
+        return month_span(self.first, self.current)
+
+
+def plan_sync(*, backfill: bool, from_date: date | None, window_months: int, initial_backfill_months: int) -> SyncPlan:
+    """`from` reloads from that month; a first sync (backfill) reloads the export's history up to a limit;
+    every other sync reloads the trailing window (the current month and the ones before it)."""
+    current = current_month()
+    if from_date is not None:
+        first = month_of(from_date)
+    elif backfill:
+        first = add_months(current, -(initial_backfill_months - 1))
+    else:
+        first = add_months(current, -(window_months - 1))
+    return SyncPlan(first=first, current=current)

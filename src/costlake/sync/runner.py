@@ -1,0 +1,70 @@
+"""Starting syncs and running them on a small thread pool, for the API and the scheduler alike."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+
+from costlake.catalog.models import BillingSource, SyncRun
+from costlake.catalog.runs import due_sources, expire_stale_runs, start_run
+from costlake.errors import Conflict, InvalidInput
+from costlake.months import current_month, month_of
+from costlake.sync.engine import SyncContext, run_sync
+
+log = logging.getLogger(__name__)
+
+
+class SyncRunner:
+    def __init__(self, context: SyncContext, max_workers: int = 2) -> None:
+        self.context = context
+        self._max_workers = max_workers
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sync")
+        self._active = 0
+        self._lock = threading.Lock()
+
+    def start(self, source: BillingSource, *, from_date: date | None = None, scheduled: bool = False) -> SyncRun:
+        """Claim the source and queue its sync; raises Conflict when a sync of it is already running."""
+        if from_date is not None and month_of(from_date) > current_month():
+            raise InvalidInput("from", f"from {from_date.isoformat()} is in the future; give a date in a past or the current month")
+        if from_date is not None or source.needs_backfill:
+            trigger = "backfill"
+        else:
+            trigger = "schedule" if scheduled else "manual"
+        run = start_run(
+            self.context.catalog,
+            source,
+            trigger=trigger,
+            from_date=from_date,
+            owner=self.context.owner,
+            lease=self.context.settings.lease_duration,
+        )
+        with self._lock:
+            self._active += 1
+        future: Future[SyncRun] = self._pool.submit(run_sync, self.context, source, run)
+        future.add_done_callback(self._done)
+        return run
+
+    def _done(self, future: Future[SyncRun]) -> None:
+        with self._lock:
+            self._active -= 1
+        if future.exception() is not None:
+            log.error("sync crashed outside its own error handling", exc_info=future.exception())
+
+    def start_due(self) -> list[SyncRun]:
+        """One scheduler pass: fail runs of dead workers, then start due sources while a worker is free."""
+        expire_stale_runs(self.context.catalog)
+        started = []
+        for source in due_sources(self.context.catalog, self.context.settings.sync_interval):
+            with self._lock:
+                if self._active >= self._max_workers:
+                    break
+            try:
+                started.append(self.start(source, scheduled=True))
+            except Conflict:
+                continue  # another worker has it
+        return started
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait)
