@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -63,8 +62,9 @@ def generate_focus_export(
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.register("resources_src", _resource_table(seed))
-        con.register("slots_src", _slot_table(seed))
+        resources = _resources(seed)
+        con.register("resources_src", _resource_table(resources))
+        con.register("slots_src", _slot_table(resources))
         con.execute("CREATE TEMP TABLE pick AS SELECT s.slot, r.* FROM slots_src s JOIN resources_src r USING (res)")
         con.execute(f"CREATE MACRO rnd(i, k) AS (hash(i, {int(seed)}::BIGINT, k) >> 11)::DOUBLE / 9007199254740992.0")
         written: list[Path] = []
@@ -139,11 +139,13 @@ def _resources(seed: int) -> list[_Resource]:
         for sku in (k for k in cat.SKUS if services[k.service].provider == account.provider):
             pool = sku.resource_pool or sku.id
             commitments = [c for c in cat.COMMITMENTS if c.billing_account == account.id and sku.service in c.services]
-            raw = [1 / (r + 1) ** 0.7 for r in range(sku.resources_per_sub_account)]
+            mean_row_cost = (sku.qty_range[0] + sku.qty_range[1]) / 2 * float(sku.list_price_usd)
+            rows_weight = sub.weight * sku.spend_share / mean_row_cost
+            raw = [1 / (r + 1) ** 0.7 for r in range(sku.resources_per_sub_account)]  # a few big resources
             for r, w in enumerate(raw):
                 # Seeded per resource (not per SKU) so SKUs sharing a pool describe the same resource identically.
                 rng = random.Random(f"{seed}|{sub.id}|{pool}|{r}")
-                out.append(_resource(rng, sub, account, provider, sku, commitments, sub.weight * sku.weight * w / sum(raw)))
+                out.append(_resource(rng, sub, account, provider, sku, commitments, rows_weight * w / sum(raw)))
     return out
 
 
@@ -179,9 +181,9 @@ def _tags(rng: random.Random, app: str, team: str, env: str) -> dict[str, str]:
     return tags
 
 
-def _resource_table(seed: int) -> pa.Table:
+def _resource_table(resources: list[_Resource]) -> pa.Table:
     rows = []
-    for idx, r in enumerate(_resources(seed)):
+    for idx, r in enumerate(resources):
         sku, account, c = r.sku, r.account, r.commitment
         provider = cat.PROVIDERS[account.provider]
         service = next(s for s in cat.SERVICES if s.name == sku.service)
@@ -222,9 +224,9 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(Decimal("1e-10"))
 
 
-def _slot_table(seed: int) -> pa.Table:
+def _slot_table(resources: list[_Resource]) -> pa.Table:
     """Map SLOTS equal slots onto resources in proportion to their weight (deterministic, no sampling noise)."""
-    weights = [r.weight for r in _resources(seed)]
+    weights = [r.weight for r in resources]
     total = sum(weights)
     cumulative, acc = [], 0.0
     for w in weights:
@@ -270,12 +272,12 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("ContractedCost", "contracted"),
     ("ContractedUnitPrice", "CASE WHEN priced THEN contracted_unit END"),
     ("EffectiveCost", "effective"),
-    ("InvoiceId", "invoice_prefix || '{yyyymm}' || lpad((res % 97)::VARCHAR, 2, '0')"),
+    ("InvoiceId", "invoice_prefix || '{yyyymm}'"),
     ("InvoiceIssuerName", "invoice_issuer"),
-    ("ListCost", "list"),
+    ("ListCost", "list_cost"),
     ("ListUnitPrice", "CASE WHEN priced THEN list_unit END"),
     ("PricingCategory", "pricing_category"),
-    ("PricingCurrency", "CASE WHEN priced OR kind <> 'Adjustment' THEN 'USD' END"),
+    ("PricingCurrency", "'USD'"),
     ("PricingCurrencyContractedUnitPrice", "CASE WHEN priced THEN contracted_unit_usd END"),
     ("PricingCurrencyEffectiveCost", "effective_usd"),
     ("PricingCurrencyListUnitPrice", "CASE WHEN priced THEN list_unit_usd END"),
@@ -321,15 +323,15 @@ def _rows_sql(month_start: date, m: int, first: int, count: int, rows_per_month:
             return f"({expr})::TIMESTAMPTZ"
         return f"strftime({expr}, '%Y-%m-%dT%H:%M:%SZ')"
 
-    select = ",\n  ".join(
-        f'{expr.replace("{ts:bp_end}", ts("bp_end")).replace("{ts:bp_start}", ts("bp_start"))
-           .replace("{ts:cp_end}", ts("cp_end")).replace("{ts:cp_start}", ts("cp_start"))
-           .replace("{yyyymm}", f"{month_start:%Y%m}")} AS "{name}"'
-        for name, expr in _COLUMNS
-    )
+    def render(expr: str) -> str:
+        for col in ("bp_start", "bp_end", "cp_start", "cp_end"):
+            expr = expr.replace(f"{{ts:{col}}}", ts(col))
+        return expr.replace("{yyyymm}", f"{month_start:%Y%m}")
+
+    select = ",\n  ".join(f'{render(expr)} AS "{name}"' for name, expr in _COLUMNS)
     return f"""
 WITH g AS (
-  SELECT i, i - {month_first_row} AS j, hash(i, {{seed}}::BIGINT, 1) % {SLOTS} AS slot,
+  SELECT i, i - {month_first_row} AS j, floor(rnd(i, 1) * {SLOTS})::BIGINT AS slot,
          rnd(i, 2) AS u_kind, rnd(i, 3) AS u_qty, rnd(i, 4) AS u_cd
   FROM range({first}, {first + count}) t(i)
 ), k AS (
@@ -373,7 +375,7 @@ WITH g AS (
          WHEN cd_status IS NOT NULL THEN (amount_usd * cd_keep)::{d} ELSE amount_usd END AS effective_usd,
     CASE WHEN kind = 'Purchase' THEN (amount * cd_keep)::{d}
          WHEN cd_status IS NOT NULL THEN 0::{d} ELSE amount END AS billed,
-    CASE WHEN priced THEN list_priced ELSE amount END AS list,
+    CASE WHEN priced THEN list_priced ELSE amount END AS list_cost,
     amount AS contracted
   FROM k
 )

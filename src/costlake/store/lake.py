@@ -24,7 +24,7 @@ from deltalake.transaction import AddAction
 
 from costlake import schema
 from costlake.settings import Settings
-from costlake.storage import delete_file, delta_storage_options, join_uri, open_output
+from costlake.storage import StorageError, delta_storage_options, join_uri, open_output, remove_tree
 
 ROWS_PER_FILE = 2_000_000
 ROW_GROUP_ROWS = 256 * 1024
@@ -167,9 +167,9 @@ class Lake:
         table_uri = self.table_uri(staged.tenant_id)
         for path in staged.paths:
             try:
-                delete_file(join_uri(table_uri, path), self.settings)
-            except OSError:
-                pass
+                remove_tree(join_uri(table_uri, path), self.settings)
+            except StorageError:
+                pass  # vacuum removes it later
 
     def replace_months(self, staged: StagedWrite, months: list[str]) -> int:
         """One commit: drop the source's rows for `months` and add the staged files. Returns the new version.
