@@ -72,9 +72,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStoreS
                 "COSTLAKE_S3_ENDPOINT_URL": endpoint,
             },
             unset=("AWS_SESSION_TOKEN", "AWS_PROFILE"),
-            client=fsspec.filesystem(
-                "s3", key="test", secret="test", endpoint_url=endpoint, client_kwargs={"region_name": "us-east-1"}
-            ),
+            client=fsspec.filesystem("s3", key="test", secret="test", endpoint_url=endpoint),
         )
 
 

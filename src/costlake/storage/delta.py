@@ -10,6 +10,7 @@ import json
 
 from costlake.settings import Settings
 from costlake.storage.ambient import aws_region, azure_connection, gcs_emulator_url, resolve_azure_account
+from costlake.storage.errors import UnsupportedUriError
 from costlake.storage.uris import Location, parse_uri
 
 
@@ -19,6 +20,9 @@ def delta_storage_options(lake_uri: str, settings: Settings) -> dict[str, str]:
     if location.scheme == "s3":
         return _s3(settings)
     if location.scheme == "gs":
+        if location.uri.startswith("gcs://"):
+            # delta-rs hands gcs:// to a different backend (OpenDAL) that ignores these options.
+            raise UnsupportedUriError(f"{lake_uri!r}: write Delta lake URIs on GCS as gs://{location.path}")
         return _gcs()
     if location.scheme == "az":
         return _azure(location)
