@@ -109,7 +109,6 @@ def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectS
     workdir = tmp_path_factory.mktemp("azurite")
     command = _azurite_command() + [
         "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--inMemoryPersistence",
-        "--location", str(workdir),
         "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
         "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
         "--tableHost", "127.0.0.1", "--tablePort", str(table_port),

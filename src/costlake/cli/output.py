@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 stderr = Console(stderr=True)
@@ -39,7 +39,7 @@ def _table(data: Any, columns: Sequence[str] | None) -> Table:
         return table
     if isinstance(data, list):
         return _rows(data, columns)
-    table = Table("field", "value", show_header=False)
+    table = Table(Column("field"), Column("value", overflow="fold"), show_header=False)
     for key, value in data.items():
         table.add_row(Text(key), _cell(value))
     return table
@@ -47,7 +47,8 @@ def _table(data: Any, columns: Sequence[str] | None) -> Table:
 
 def _rows(items: list[dict[str, Any]], columns: Sequence[str] | None) -> Table:
     names = list(columns or (items[0] if items else []))
-    table = Table(*names)
+    # fold, never truncate: ids are what people copy from a table
+    table = Table(*(Column(name, overflow="fold") for name in names))
     for item in items:
         table.add_row(*(_cell(item.get(name)) for name in names))
     return table

@@ -22,7 +22,7 @@ from costlake.storage import StoredFile
 
 BATCH_ROWS = 256 * 1024
 # Date formats seen in real exports besides ISO 8601, tried in order when a plain cast fails.
-_FALLBACK_TIME_FORMATS = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m/%d/%y"]
+_FALLBACK_TIME_FORMATS = ["%m/%d/%y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
 _NULL_TEXT = "NULLIF(NULLIF(TRIM({c}), ''), 'NULL')"
 
 
@@ -61,7 +61,9 @@ def _timestamp(column: str, duck_type: str, name: str) -> str:
         " as a date/time; expected ISO 8601 such as 2026-01-31T00:00:00Z"
     )
     return (
-        f"CASE WHEN {text} IS NULL THEN NULL ELSE COALESCE(TRY_CAST({text} AS TIMESTAMPTZ), "
+        # Only ISO-shaped text (YYYY-...) goes through the cast: DuckDB reads "4/1/25" as year 4.
+        f"CASE WHEN {text} IS NULL THEN NULL ELSE COALESCE("
+        f"CASE WHEN substr({text}, 5, 1) = '-' THEN TRY_CAST({text} AS TIMESTAMPTZ) END, "
         f"CAST(TRY_STRPTIME({text}, {formats}) AS TIMESTAMPTZ), error({problem})) END"
     )
 

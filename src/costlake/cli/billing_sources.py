@@ -1,0 +1,225 @@
+"""`costlake billing-source ...`: one command per endpoint of /api/v1/tenants/{tenant_id}/billing-sources."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import click
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from costlake.cli.client import ApiClient, Connection
+from costlake.cli.common import TenantOption
+from costlake.cli.output import Output, OutputOption, emit, stderr
+from costlake.errors import CostlakeError
+
+app = typer.Typer(help="Billing sources of a tenant: the exports costlake syncs into the store.", no_args_is_help=True)
+
+SOURCE_COLUMNS = ("name", "id", "provider", "format", "enabled", "window_months", "last_status", "last_synced_at", "last_row_count")
+RUN_COLUMNS = ("id", "status", "trigger", "started_at", "finished_at", "months", "row_count", "files", "error")
+POLL_SECONDS = 0.5
+
+SourceArgument = Annotated[str, typer.Argument(metavar="SOURCE_ID", help="The source's id or name.")]
+RegionOption = Annotated[str | None, typer.Option(help="The export's region, where the provider needs one.")]
+WindowOption = Annotated[int | None, typer.Option(help="Billing months each sync reloads (1-36; default 2).")]
+NoValidateOption = Annotated[
+    bool, typer.Option("--no-validate", help="Do not list the URI first (for an export that does not exist yet).")
+]
+
+
+def sources_path(tenant: str) -> str:
+    return f"/api/v1/tenants/{quote(tenant, safe='')}/billing-sources"
+
+
+def source_path(api: ApiClient, tenant: str, ref: str) -> str:
+    """The API path of a source named by id or by name (names are resolved through the list)."""
+    if not _is_uuid(ref):
+        ids = [source["id"] for source in api.get(sources_path(tenant)) if source["name"] == ref]
+        if not ids:
+            raise CostlakeError(
+                f"no billing source named {ref!r} in tenant {tenant!r}; "
+                f"`costlake billing-source list --tenant {tenant}` shows them"
+            )
+        ref = ids[0]
+    return f"{sources_path(tenant)}/{ref}"
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> dict[str, Any]:
+    """Poll the run until it is no longer running; a spinner with the elapsed time on a terminal only."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
+        progress.add_task(f"Syncing {label}", total=None)
+        while run["status"] == "running":
+            time.sleep(POLL_SECONDS)
+            run = api.get(f"{path}/syncs/{run['id']}")
+    return run
+
+
+@contextmanager
+def _api(ctx: typer.Context) -> Iterator[ApiClient]:
+    connection: Connection = ctx.obj
+    with connection.open() as api:
+        yield api
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    provider: Annotated[str, typer.Option(help="aws, gcp or azure.")],
+    source_uri: Annotated[
+        str,
+        typer.Option(help="Where the export is: a local path, s3://, gs://, abfss:// or az://; globs * ** ? allowed."),
+    ],
+    format_: Annotated[str, typer.Option("--format", help="The export's format.")] = "focus",
+    name: Annotated[str | None, typer.Option(help="Unique in the tenant; default: derived from the URI.")] = None,
+    region: RegionOption = None,
+    window_months: WindowOption = None,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled: no scheduled syncs.")] = False,
+    no_validate: NoValidateOption = False,
+    output: OutputOption = Output.json,
+) -> None:
+    """Add a billing source. The URI is listed once first, so a wrong one fails now rather than at the first sync."""
+    body = _given(provider=provider, source_uri=source_uri, format=format_, name=name, region=region, window_months=window_months)
+    if disabled:
+        body["enabled"] = False
+    if no_validate:
+        body["validate"] = False
+    with _api(ctx) as api:
+        emit(api.post(sources_path(tenant), json=body), output)
+
+
+@app.command("list")
+def list_sources(ctx: typer.Context, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+    """The tenant's billing sources."""
+    with _api(ctx) as api:
+        emit(api.get(sources_path(tenant)), output, columns=SOURCE_COLUMNS)
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    source_id: SourceArgument,
+    tenant: TenantOption,
+    from_: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Reload every billing month from this date's month to now."),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the sync to end; exit 1 if it failed.")] = False,
+    output: OutputOption = Output.json,
+) -> None:
+    """Start a sync now and print its run.
+
+    Without a server (no COSTLAKE_URL) the sync runs in this process: the command prints the run as started, then
+    waits for the sync to finish before it exits, since nothing else would finish it. Use --wait to print the run
+    as it ended.
+    """
+    with _api(ctx) as api:
+        path = source_path(api, tenant, source_id)
+        run = api.post(f"{path}/sync", json={"from": from_.date().isoformat()} if from_ else None)
+        if wait:
+            run = wait_for_run(api, path, run, source_id)
+        emit(run, output)
+    if wait and run["status"] == "failed":
+        typer.echo(f"Sync failed: {run['error']}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    source_id: SourceArgument,
+    tenant: TenantOption,
+    window_months: WindowOption = None,
+    source_uri: Annotated[str | None, typer.Option(help="A new URI; the next sync is then a backfill.")] = None,
+    region: RegionOption = None,
+    name: Annotated[str | None, typer.Option(help="A new name, unique in the tenant.")] = None,
+    format_: Annotated[str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")] = None,
+    no_validate: NoValidateOption = False,
+    output: OutputOption = Output.json,
+) -> None:
+    """Change a billing source; only the options given change."""
+    body = _given(window_months=window_months, source_uri=source_uri, region=region, name=name, format=format_)
+    if not body:
+        raise click.UsageError("nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format")
+    if no_validate:
+        body["validate"] = False
+    with _api(ctx) as api:
+        emit(api.put(source_path(api, tenant, source_id), json=body), output)
+
+
+def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool, output: Output) -> None:
+    with _api(ctx) as api:
+        emit(api.put(source_path(api, tenant, source_id), json={"enabled": enabled}), output)
+
+
+@app.command()
+def disable(ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+    """Stop scheduled syncs of a source (a manual sync still runs)."""
+    _set_enabled(ctx, tenant, source_id, False, output)
+
+
+@app.command()
+def enable(ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+    """Resume scheduled syncs of a source."""
+    _set_enabled(ctx, tenant, source_id, True, output)
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    source_id: SourceArgument,
+    tenant: TenantOption,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")] = False,
+    output: OutputOption = Output.json,
+) -> None:
+    """Remove a billing source and every billing row it loaded; prints the source as it was.
+
+    Asks for confirmation; without a terminal to ask on, it refuses unless --auto-approve is given.
+    """
+    with _api(ctx) as api:
+        path = source_path(api, tenant, source_id)
+        found = api.get(path)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise CostlakeError(
+                    f"not removing billing source {found['name']!r}: there is no terminal to confirm on; "
+                    "pass --auto-approve to remove it and every row it loaded"
+                )
+            typer.confirm(f"Remove billing source {found['name']!r} ({found['id']}) and every row it loaded?", abort=True)
+        api.delete(path)
+    emit(found, output)
+    typer.echo(f"Removed billing source {found['name']!r} and every row it loaded.", err=True)
+
+
+@app.command()
+def syncs(
+    ctx: typer.Context,
+    source_id: SourceArgument,
+    tenant: TenantOption,
+    limit: Annotated[int | None, typer.Option(help="Runs per page (1-200; default 50).")] = None,
+    cursor: Annotated[str | None, typer.Option(help="The next_cursor of the previous page.")] = None,
+    output: OutputOption = Output.json,
+) -> None:
+    """The source's sync runs, newest first."""
+    with _api(ctx) as api:
+        emit(api.get(f"{source_path(api, tenant, source_id)}/syncs", limit=limit, cursor=cursor), output, columns=RUN_COLUMNS)

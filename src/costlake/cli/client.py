@@ -1,0 +1,102 @@
+"""The CLI speaks only the REST API: to a server over HTTP, or to the same app run in-process as the operator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import click
+import httpx
+
+from costlake.cli.common import current_settings
+from costlake.errors import CostlakeError
+
+
+class ApiError(CostlakeError):
+    """A 4xx/5xx answer; the message is the API's `detail` on one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status})")
+        self.status = status
+        self.message = message
+
+
+class ApiClient:
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """The parsed JSON body (None for 204), or ApiError."""
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            response = self._http.request(method, path, json=json, params=query)
+        except httpx.TransportError as error:
+            raise CostlakeError(f"cannot reach the costlake server at {self._http.base_url}: {error}") from None
+        if response.is_error:
+            raise ApiError(response.status_code, _detail(response))
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, json: Any = None) -> Any:
+        return self.request("POST", path, json=json)
+
+    def put(self, path: str, json: Any) -> Any:
+        return self.request("PUT", path, json=json)
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        detail = response.text.strip() or response.reason_phrase
+    if isinstance(detail, list):  # FastAPI's 422 shape: name each field
+        detail = "; ".join(f"{_field(error.get('loc', []))}: {error.get('msg', '')}" for error in detail)
+    return " ".join(str(detail).split())
+
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def _field(loc: list[Any]) -> str:
+    # ["body", "source_uri"] -> "source_uri"; ["query", "limit"] -> "limit"
+    names = [str(part) for part in loc]
+    if names and names[0] in _LOCATIONS:
+        names = names[1:]
+    return ".".join(names) or "body"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the API is: a server (`--server`/`--token`, or COSTLAKE_URL/COSTLAKE_TOKEN), or in-process if neither."""
+
+    server: str | None = None
+    token: str | None = None
+
+    @contextmanager
+    def open(self) -> Iterator[ApiClient]:
+        with self._http() as http:
+            yield ApiClient(http)
+
+    def _http(self) -> httpx.Client:
+        if self.server and self.token:
+            headers = {"Authorization": f"Bearer {self.token}"}
+            return httpx.Client(base_url=self.server, headers=headers, timeout=httpx.Timeout(60, connect=10))
+        if self.server or self.token:
+            raise click.UsageError(
+                "give both a server and a token (--server and --token, or COSTLAKE_URL and COSTLAKE_TOKEN), "
+                "or neither to use the local home as the operator"
+            )
+        # Imported here: the app pulls in the sync engine, which operator-only commands never need.
+        from starlette.testclient import TestClient
+
+        from costlake.api.app import create_app
+
+        # As a context manager it runs the app's lifespan; leaving it waits for syncs still running.
+        return TestClient(create_app(current_settings(), operator=True), raise_server_exceptions=False)

@@ -1,0 +1,59 @@
+"""The `costlake` command."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from costlake.cli import billing_sources, operator, server
+from costlake.cli.client import Connection
+from costlake.errors import CostlakeError
+
+
+class _OneLineErrors(TyperGroup):
+    """Errors a person can act on print as one line on stderr with exit 1, not as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CostlakeError as error:
+            typer.echo(f"Error: {' '.join(str(error).split())}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    rich_markup_mode="markdown",  # docstring paragraphs wrap to the terminal
+    no_args_is_help=True,
+    help="costlake: cloud billing exports in FOCUS columns, in a Delta Lake table you own.",
+)
+
+
+@app.callback()
+def _connection(
+    ctx: typer.Context,
+    server_url: Annotated[
+        str | None,
+        typer.Option("--server", envvar="COSTLAKE_URL", help="A costlake server's URL; without one, the local home."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="COSTLAKE_TOKEN", help="An API token for --server.")
+    ] = None,
+) -> None:
+    ctx.obj = Connection(server_url, token)
+
+
+app.command()(operator.init)
+app.add_typer(operator.tenant_app, name="tenant")
+app.add_typer(operator.token_app, name="token")
+app.add_typer(billing_sources.app, name="billing-source")
+app.command()(server.serve)
+app.command()(server.worker)
+app.command()(server.demo)
+
+
+def main() -> None:
+    app()

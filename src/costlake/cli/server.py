@@ -1,0 +1,124 @@
+"""Long-running commands (serve, worker) and the demo that ends in one.
+
+The app, the sync engine and the sample generator are imported inside the commands: they are heavy, and the other
+commands do not need them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+import typer
+
+from costlake.catalog import open_catalog
+from costlake.catalog.tenants import create_tenant, create_token, find_tenant
+from costlake.cli.billing_sources import sources_path, wait_for_run
+from costlake.cli.client import Connection
+from costlake.cli.common import current_settings
+from costlake.cli.output import Output, OutputOption, emit
+from costlake.errors import CostlakeError
+from costlake.months import add_months, month_of
+from costlake.settings import Settings
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
+
+DEMO_TENANT = "demo"
+DEMO_SOURCE = "demo focus export"
+DEMO_MONTHS = 4
+DEMO_ROWS_PER_MONTH = 3000
+DEMO_SEED = 42
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from costlake.api.app import create_app
+
+    _log_to_stderr()
+    uvicorn.run(create_app(settings, schedule=True), host=host, port=port)
+
+
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8080) -> None:
+    """Serve the REST API, and sync every enabled source on schedule (COSTLAKE_SYNC_INTERVAL)."""
+    _serve(current_settings(), host, port)
+
+
+def worker() -> None:
+    """Run the sync scheduler alone, in the foreground, until SIGINT or SIGTERM.
+
+    Syncs still running when it is stopped are finished first.
+    """
+    from costlake.api.services import Services
+    from costlake.sync.scheduler import Scheduler
+
+    _log_to_stderr()
+    services = Services.open(current_settings())
+    scheduler = Scheduler(services.runner)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: scheduler.stop())
+    logging.getLogger(__name__).info("worker started; stop it with Ctrl-C or SIGTERM")
+    try:
+        scheduler.run_forever()
+    finally:
+        services.close()
+
+
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Do everything but serving, then exit.")] = False,
+    port: PortOption = 8080,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Print a table, or JSON.")] = Output.table,
+) -> None:
+    """Try costlake on generated data, then serve it. Safe to run again.
+
+    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export under the home, registers it as a
+    billing source, syncs it, prints what was loaded, then serves the API on http://127.0.0.1:PORT.
+    """
+    from costlake.samples.generator import generate_focus_export
+
+    settings = current_settings()
+    catalog = open_catalog(settings)
+    try:
+        tenant = find_tenant(catalog, DEMO_TENANT) or create_tenant(catalog, DEMO_TENANT)
+        _, token = create_token(catalog, tenant.id, "admin", name="demo")
+    finally:
+        catalog.close()
+
+    end_month = datetime.now(timezone.utc).date().replace(day=1)
+    export = settings.home / "demo" / "focus-export"
+    generate_focus_export(export, end_month=end_month, months=DEMO_MONTHS, rows_per_month=DEMO_ROWS_PER_MONTH, seed=DEMO_SEED)
+
+    with Connection().open() as api:
+        base = sources_path(tenant.id)
+        source = next((source for source in api.get(base) if source["name"] == DEMO_SOURCE), None)
+        if source is None:
+            fields = {"name": DEMO_SOURCE, "provider": "aws", "format": "focus", "source_uri": f"{export}/**/*.parquet"}
+            source = api.post(base, json=fields)
+        path = f"{base}/{source['id']}"
+        # Reload every month of the export, so a re-run shows (and replaces) all of them.
+        first_month = add_months(month_of(end_month), 1 - DEMO_MONTHS)
+        run = wait_for_run(api, path, api.post(f"{path}/sync", json={"from": f"{first_month}-01"}), DEMO_SOURCE)
+    if run["status"] == "failed":
+        raise CostlakeError(f"the demo sync failed: {run['error']}")
+
+    summary: dict[str, Any] = {
+        "url": None if no_serve else f"http://127.0.0.1:{port}",
+        "tenant": tenant.name,
+        "token": token,
+        "source_id": source["id"],
+        "source_uri": source["source_uri"],
+        "status": run["status"],
+        "months": run["months"],
+        "row_count": run["row_count"],
+        "billed_cost_by_month": run["billed_cost_by_month"],
+    }
+    emit(summary, output)
+    if not no_serve:
+        _serve(settings, "127.0.0.1", port)
