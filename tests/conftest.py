@@ -18,10 +18,7 @@ from costlake.catalog import open_catalog
 from costlake.catalog.models import Base
 from costlake.catalog.tenants import create_token, create_tenant
 from costlake.settings import Settings
-try:
-    from fixtures_object_stores import azurite_server, gcs_server, s3_server  # noqa: F401
-except ImportError:  # TEMP while storage lands
-    pass
+from fixtures_object_stores import azurite_env, azurite_server, gcs_env, gcs_server, s3_env, s3_server  # noqa: F401
 
 POSTGRES_ADMIN_URL = os.environ.get("COSTLAKE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SAMPLES_DIR = Path(os.environ.get("COSTLAKE_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples"))

@@ -90,8 +90,9 @@ def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore
     endpoint = f"http://127.0.0.1:{port}"
     command = [str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory"]
     command += ["-public-host", f"127.0.0.1:{port}", "-log-level", "warn"]
-    with _serving("fake-gcs-server", command, probe=f"{endpoint}/_internal/healthcheck",
-                  workdir=tmp_path_factory.mktemp("gcs")):
+    with _serving(
+        "fake-gcs-server", command, probe=f"{endpoint}/_internal/healthcheck", workdir=tmp_path_factory.mktemp("gcs")
+    ):
         from gcsfs.core import GCSFileSystem  # the plain class: the experimental one probes gRPC for 60 s
 
         yield ObjectStoreServer(
@@ -107,7 +108,8 @@ def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectS
     blob_port, queue_port, table_port = _free_ports(3)
     endpoint = f"http://127.0.0.1:{blob_port}/{AZURITE_ACCOUNT}"
     workdir = tmp_path_factory.mktemp("azurite")
-    command = _azurite_command() + [
+    command = [
+        *_azurite_command(),
         "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--inMemoryPersistence",
         "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
         "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
@@ -151,7 +153,7 @@ def _apply_env(server: ObjectStoreServer, monkeypatch: pytest.MonkeyPatch) -> Ob
 
 def _azurite_command() -> list[str]:
     """Azurite from npm: CI installs it under .ci/node; developers may have it elsewhere or on PATH."""
-    prefixes = [os.environ.get("COSTLAKE_AZURITE_PREFIX"), REPO / ".ci" / "node", "/tmp/azurite"]
+    prefixes = [os.environ.get("COSTLAKE_AZURITE_PREFIX"), str(REPO / ".ci" / "node"), "/tmp/azurite"]
     for prefix in filter(None, prefixes):
         package = Path(prefix) / "node_modules" / "azurite"
         if (package / "package.json").is_file():
@@ -196,7 +198,9 @@ def _wait_until_answering(name: str, process: subprocess.Popen[bytes], url: str,
             return  # any HTTP answer, even 403, means the server is up
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not answer {url} in {STARTUP_TIMEOUT_S:.0f} s; log:\n{_tail(log_path)}")
+                raise RuntimeError(
+                    f"{name} did not answer {url} in {STARTUP_TIMEOUT_S:.0f} s; log:\n{_tail(log_path)}"
+                ) from None
             time.sleep(0.05)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import duckdb
-
 from costlake.settings import Settings
+from costlake.sources.duckdb_io import connect
 from costlake.store import Lake
 
 
@@ -15,7 +14,7 @@ def billed_by_month(settings: Settings, tenant_id: str, source_id: str | None = 
     files = Lake(settings).data_files(tenant_id)
     if not files:
         return {}
-    connection = duckdb.connect()
+    connection = connect(settings, files)
     where = "WHERE x_SourceId = $source" if source_id else ""
     query = (
         "SELECT x_BillingMonth, sum(BilledCost)::VARCHAR FROM read_parquet($files, hive_partitioning = true) "

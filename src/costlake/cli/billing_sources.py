@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import click
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -22,7 +21,17 @@ from costlake.errors import CostlakeError
 
 app = typer.Typer(help="Billing sources of a tenant: the exports costlake syncs into the store.", no_args_is_help=True)
 
-SOURCE_COLUMNS = ("name", "id", "provider", "format", "enabled", "window_months", "last_status", "last_synced_at", "last_row_count")
+SOURCE_COLUMNS = (
+    "name",
+    "id",
+    "provider",
+    "format",
+    "enabled",
+    "window_months",
+    "last_status",
+    "last_synced_at",
+    "last_row_count",
+)
 RUN_COLUMNS = ("id", "status", "trigger", "started_at", "finished_at", "months", "row_count", "files", "error")
 POLL_SECONDS = 0.5
 
@@ -99,7 +108,9 @@ def add(
     output: OutputOption = Output.json,
 ) -> None:
     """Add a billing source. The URI is listed once first, so a wrong one fails now rather than at the first sync."""
-    body = _given(provider=provider, source_uri=source_uri, format=format_, name=name, region=region, window_months=window_months)
+    body = _given(
+        provider=provider, source_uri=source_uri, format=format_, name=name, region=region, window_months=window_months
+    )
     if disabled:
         body["enabled"] = False
     if no_validate:
@@ -122,7 +133,12 @@ def sync(
     tenant: TenantOption,
     from_: Annotated[
         datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Reload every billing month from this date's month to now."),
+        typer.Option(
+            "--from",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="Reload every billing month from this date's month to now.",
+        ),
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the sync to end; exit 1 if it failed.")] = False,
     output: OutputOption = Output.json,
@@ -153,14 +169,16 @@ def update(
     source_uri: Annotated[str | None, typer.Option(help="A new URI; the next sync is then a backfill.")] = None,
     region: RegionOption = None,
     name: Annotated[str | None, typer.Option(help="A new name, unique in the tenant.")] = None,
-    format_: Annotated[str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")] = None,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")
+    ] = None,
     no_validate: NoValidateOption = False,
     output: OutputOption = Output.json,
 ) -> None:
     """Change a billing source; only the options given change."""
     body = _given(window_months=window_months, source_uri=source_uri, region=region, name=name, format=format_)
     if not body:
-        raise click.UsageError("nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format")
+        ctx.fail("nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format")
     if no_validate:
         body["validate"] = False
     with _api(ctx) as api:
@@ -173,13 +191,17 @@ def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool,
 
 
 @app.command()
-def disable(ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+def disable(
+    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json
+) -> None:
     """Stop scheduled syncs of a source (a manual sync still runs)."""
     _set_enabled(ctx, tenant, source_id, False, output)
 
 
 @app.command()
-def enable(ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+def enable(
+    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json
+) -> None:
     """Resume scheduled syncs of a source."""
     _set_enabled(ctx, tenant, source_id, True, output)
 
@@ -205,7 +227,9 @@ def remove(
                     f"not removing billing source {found['name']!r}: there is no terminal to confirm on; "
                     "pass --auto-approve to remove it and every row it loaded"
                 )
-            typer.confirm(f"Remove billing source {found['name']!r} ({found['id']}) and every row it loaded?", abort=True)
+            typer.confirm(
+                f"Remove billing source {found['name']!r} ({found['id']}) and every row it loaded?", abort=True
+            )
         api.delete(path)
     emit(found, output)
     typer.echo(f"Removed billing source {found['name']!r} and every row it loaded.", err=True)
@@ -222,4 +246,8 @@ def syncs(
 ) -> None:
     """The source's sync runs, newest first."""
     with _api(ctx) as api:
-        emit(api.get(f"{source_path(api, tenant, source_id)}/syncs", limit=limit, cursor=cursor), output, columns=RUN_COLUMNS)
+        emit(
+            api.get(f"{source_path(api, tenant, source_id)}/syncs", limit=limit, cursor=cursor),
+            output,
+            columns=RUN_COLUMNS,
+        )

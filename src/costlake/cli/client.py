@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import click
 import httpx
+import typer
+from starlette.exceptions import StarletteDeprecationWarning
 
 from costlake.cli.common import current_settings
 from costlake.errors import CostlakeError
@@ -89,14 +91,17 @@ class Connection:
             headers = {"Authorization": f"Bearer {self.token}"}
             return httpx.Client(base_url=self.server, headers=headers, timeout=httpx.Timeout(60, connect=10))
         if self.server or self.token:
-            raise click.UsageError(
-                "give both a server and a token (--server and --token, or COSTLAKE_URL and COSTLAKE_TOKEN), "
-                "or neither to use the local home as the operator"
+            raise typer.BadParameter(
+                "give both (or COSTLAKE_URL and COSTLAKE_TOKEN) to use a server, or neither to use the local home",
+                param_hint="'--server' / '--token'",
             )
         # Imported here: the app pulls in the sync engine, which operator-only commands never need.
-        from starlette.testclient import TestClient
-
         from costlake.api.app import create_app
+
+        with warnings.catch_warnings():
+            # Starlette asks for httpx2 over httpx; either drives the app the same way, and users cannot act on it.
+            warnings.simplefilter("ignore", StarletteDeprecationWarning)
+            from starlette.testclient import TestClient
 
         # As a context manager it runs the app's lifespan; leaving it waits for syncs still running.
         return TestClient(create_app(current_settings(), operator=True), raise_server_exceptions=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
+from typer._click import Context  # typer vendors click; TyperGroup.invoke receives this Context
 from typer.core import TyperGroup
 
 from costlake.cli import billing_sources, operator, server
@@ -16,7 +16,7 @@ from costlake.errors import CostlakeError
 class _OneLineErrors(TyperGroup):
     """Errors a person can act on print as one line on stderr with exit 1, not as a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except CostlakeError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -38,7 +38,7 @@ def _catalog() -> Iterator[Catalog]:
 
 def _utc(moment: datetime | None) -> str | None:
     # The API's timestamp form, so operator and API output read the same.
-    return None if moment is None else moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _tenant(tenant: Tenant, *, prefixes: bool = True) -> dict[str, Any]:
@@ -85,17 +85,17 @@ def list_tenants(output: OutputOption = Output.json) -> None:
 def update_tenant(
     tenant: Annotated[str, typer.Argument(metavar="TENANT", help="The tenant's id or name.")],
     allow_uri_prefix: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             help="A URI prefix (e.g. s3://bucket/prefix) under which the tenant's own API calls may use the server's "
             "cloud credentials. Repeatable; the list becomes exactly the prefixes given (none clears it).",
         ),
-    ] = [],  # noqa: B006 - typer reads the default; it is never mutated
+    ] = None,
     output: OutputOption = Output.json,
 ) -> None:
     """Change the operator-only settings of a tenant."""
     with _catalog() as catalog:
-        emit(_tenant(tenant_rows.set_allowed_uri_prefixes(catalog, tenant, allow_uri_prefix)), output)
+        emit(_tenant(tenant_rows.set_allowed_uri_prefixes(catalog, tenant, allow_uri_prefix or [])), output)
 
 
 @token_app.command("create")
@@ -108,7 +108,9 @@ def create_token(
     """Create an API token. The token itself is printed this once and cannot be shown again."""
     with _catalog() as catalog:
         token, secret = tenant_rows.create_token(catalog, tenant, role.value, name)
-    emit({"id": token.id, "tenant_id": token.tenant_id, "role": token.role, "name": token.name, "token": secret}, output)
+    emit(
+        {"id": token.id, "tenant_id": token.tenant_id, "role": token.role, "name": token.name, "token": secret}, output
+    )
 
 
 @token_app.command("list")
@@ -119,7 +121,9 @@ def list_tokens(tenant: TenantOption, output: OutputOption = Output.json) -> Non
 
 
 @token_app.command("revoke")
-def revoke_token(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID")], output: OutputOption = Output.json) -> None:
+def revoke_token(
+    token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID")], output: OutputOption = Output.json
+) -> None:
     """Revoke a token by its id; requests with it get 401 from now on."""
     with _catalog() as catalog:
         emit(_token(tenant_rows.revoke_token(catalog, token_id)), output)

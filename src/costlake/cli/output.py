@@ -28,7 +28,10 @@ def emit(data: Any, output: Output, *, columns: Sequence[str] | None = None) -> 
     if output is Output.json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        Console().print(_table(data, columns))
+        console = Console()
+        if not console.is_terminal:
+            console.width = 1000  # no terminal to fit (a pipe, a file): keep each row on one line
+        console.print(_table(data, columns))
 
 
 def _table(data: Any, columns: Sequence[str] | None) -> Table:
@@ -47,8 +50,8 @@ def _table(data: Any, columns: Sequence[str] | None) -> Table:
 
 def _rows(items: list[dict[str, Any]], columns: Sequence[str] | None) -> Table:
     names = list(columns or (items[0] if items else []))
-    # fold, never truncate: ids are what people copy from a table
-    table = Table(*(Column(name, overflow="fold") for name in names))
+    # Ids are what people copy from a table: other columns wrap first, and nothing is cut off.
+    table = Table(*(Column(name, overflow="fold", no_wrap=name == "id" or name.endswith("_id")) for name in names))
     for item in items:
         table.add_row(*(_cell(item.get(name)) for name in names))
     return table
@@ -61,7 +64,7 @@ def _cell(value: Any) -> Text:
 
 def _plain(value: Any, nested: bool = False) -> str:
     # Billed cost by month reads best as one month per line: "2026-01: USD 1234.50, EUR 3.10".
-    if value is None:
+    if value is None or value == [] or value == {}:
         return "-"
     if isinstance(value, dict):
         if nested:

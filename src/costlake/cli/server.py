@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +18,7 @@ from costlake.catalog.tenants import create_tenant, create_token, find_tenant
 from costlake.cli.billing_sources import sources_path, wait_for_run
 from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
-from costlake.cli.output import Output, OutputOption, emit
+from costlake.cli.output import Output, emit
 from costlake.errors import CostlakeError
 from costlake.months import add_months, month_of
 from costlake.settings import Settings
@@ -34,7 +34,9 @@ DEMO_SEED = 42
 
 
 def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # costlake's own progress at INFO; libraries (alembic, ...) only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("costlake").setLevel(logging.INFO)
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -91,9 +93,11 @@ def demo(
     finally:
         catalog.close()
 
-    end_month = datetime.now(timezone.utc).date().replace(day=1)
+    end_month = datetime.now(UTC).date().replace(day=1)
     export = settings.home / "demo" / "focus-export"
-    generate_focus_export(export, end_month=end_month, months=DEMO_MONTHS, rows_per_month=DEMO_ROWS_PER_MONTH, seed=DEMO_SEED)
+    generate_focus_export(
+        export, end_month=end_month, months=DEMO_MONTHS, rows_per_month=DEMO_ROWS_PER_MONTH, seed=DEMO_SEED
+    )
 
     with Connection().open() as api:
         base = sources_path(tenant.id)

@@ -1,39 +1,100 @@
-"""Deterministic FOCUS 1.2 sample export, written the way a provider lays out its billing files.
+"""Deterministic FOCUS 1.2 sample export, laid out the way a provider writes its billing files.
 
 Two stages keep it fast and reproducible:
-1. Python expands the small catalog into a few thousand *resources* (ids, region, tags, commitment coverage), with
-   `random.Random` seeded per resource, and maps 65,536 weighted slots onto them.
-2. DuckDB generates the rows with `range()`; every per-row draw is `hash(row, seed, k)` (never `random()`, whose
-   sequence depends on thread scheduling), and `COPY ... TO` writes each file. Same inputs, same bytes.
+1. `resources.py` expands the catalog into a few thousand resources and a weighted pick table (seeded Python).
+2. DuckDB generates the rows with `range()`. Every per-row draw is `hash(row, seed, k)`, never `random()`, whose
+   sequence depends on thread scheduling; money is integer arithmetic in units of 1e-10, written as DECIMAL(38,10);
+   `COPY ... TO` writes each file. The same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
-import random
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
 import duckdb
-import pyarrow as pa
 
-from costlake.samples import catalog as cat
+from costlake.samples.resources import KEEP_SCALE, MONEY_SCALE, SLOTS, build_resources, resource_table, slot_table
 
 FileFormat = Literal["parquet", "csv"]
 
-SLOTS = 65_536  # resolution of the weighted resource pick
-MONEY = pa.decimal128(38, 10)
-_EXT = {"parquet": "parquet", "csv": "csv"}
-# Share of rows per charge kind; Purchase only lands on resources covered by a commitment.
+QTY_SCALE = 10**6  # quantities are integers of 1e-6 in SQL
+# Row mix. Purchase only lands on resources covered by a commitment; one Adjustment per ADJUSTMENT_EVERY rows.
 TAX, CREDIT, PURCHASE = 0.012, 0.02, 0.02
-ADJUSTMENT_EVERY = 2000  # one Adjustment per this many rows of a month (position 1000)
-UNUSED, USED = 0.03, 0.88  # on covered resources: u < UNUSED -> Unused, u < USED -> Used, else Standard overflow
-SPOT_SHARE, SPOT_FACTOR = 0.15, Decimal("0.35")
-MONTHLY_GROWTH = 0.03
+ADJUSTMENT_EVERY = 2000
+UNUSED, USED = 0.03, 0.88  # rows of covered resources: < UNUSED Unused, < USED Used, else on-demand overflow
+MONTHLY_GROWTH = 0.03  # usage grows month over month, so trend charts have something to show
+
+# FOCUS 1.2 Cost and Usage columns in the spec's order, as SQL over the prepared row (see _rows_sql).
+# {ts:x} renders timestamp x for the file format; {yyyymm} is the billing month.
+_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("AvailabilityZone", "CASE WHEN consumed THEN zone END"),
+    ("BilledCost", "{money:billed_u}"),
+    ("BillingAccountId", "ba_id"),
+    ("BillingAccountName", "ba_name"),
+    ("BillingAccountType", "ba_type"),
+    ("BillingCurrency", "currency"),
+    ("BillingPeriodEnd", "{ts:bp_end}"),
+    ("BillingPeriodStart", "{ts:bp_start}"),
+    ("CapacityReservationId", "NULL::VARCHAR"),
+    ("CapacityReservationStatus", "NULL::VARCHAR"),
+    ("ChargeCategory", "kind"),
+    ("ChargeClass", "NULL::VARCHAR"),
+    ("ChargeDescription", "CASE kind WHEN 'Usage' THEN CASE WHEN cd_status = 'Unused' "
+                          "THEN 'Unused commitment: ' || cd_name ELSE sku_description END "
+                          "WHEN 'Purchase' THEN cd_name || ' - recurring fee' WHEN 'Tax' THEN tax_description "
+                          "WHEN 'Credit' THEN credit_description ELSE 'Service level agreement refund' END"),
+    ("ChargeFrequency", "CASE kind WHEN 'Usage' THEN 'Usage-Based' WHEN 'Purchase' THEN 'Recurring' "
+                        "WHEN 'Tax' THEN 'Recurring' ELSE 'One-Time' END"),
+    ("ChargePeriodEnd", "{ts:cp_end}"),
+    ("ChargePeriodStart", "{ts:cp_start}"),
+    ("CommitmentDiscountCategory", "CASE WHEN has_cd THEN cd_category END"),
+    ("CommitmentDiscountId", "CASE WHEN has_cd THEN cd_id END"),
+    ("CommitmentDiscountName", "CASE WHEN has_cd THEN cd_name END"),
+    ("CommitmentDiscountQuantity", "CASE WHEN NOT has_cd THEN NULL WHEN cd_category = 'Usage' THEN {qty:pq_u} "
+                                   "WHEN kind = 'Purchase' THEN {money:billed_u} ELSE {money:effective_u} END"),
+    ("CommitmentDiscountStatus", "cd_status"),
+    ("CommitmentDiscountType", "CASE WHEN has_cd THEN cd_type END"),
+    ("CommitmentDiscountUnit", "CASE WHEN NOT has_cd THEN NULL WHEN cd_category = 'Usage' THEN pricing_unit "
+                               "ELSE currency END"),
+    ("ConsumedQuantity", "CASE WHEN consumed THEN {qty:qty_u * consumed_per_pricing} END"),
+    ("ConsumedUnit", "CASE WHEN consumed THEN consumed_unit END"),
+    ("ContractedCost", "{money:amount_u}"),
+    ("ContractedUnitPrice", "CASE WHEN priced THEN {money:contracted_p} END"),
+    ("EffectiveCost", "{money:effective_u}"),
+    ("InvoiceId", "invoice_prefix || '{yyyymm}'"),
+    ("InvoiceIssuerName", "invoice_issuer"),
+    ("ListCost", "{money:list_cost_u}"),
+    ("ListUnitPrice", "CASE WHEN priced THEN {money:list_p} END"),
+    ("PricingCategory", "pricing_category"),
+    ("PricingCurrency", "'USD'"),
+    ("PricingCurrencyContractedUnitPrice", "CASE WHEN priced THEN {money:contracted_p_usd} END"),
+    ("PricingCurrencyEffectiveCost", "{money:effective_usd_u}"),
+    ("PricingCurrencyListUnitPrice", "CASE WHEN priced THEN {money:list_p_usd} END"),
+    ("PricingQuantity", "CASE WHEN priced THEN {qty:pq_u} END"),
+    ("PricingUnit", "CASE WHEN priced THEN pricing_unit END"),
+    ("ProviderName", "provider"),
+    ("PublisherName", "publisher"),
+    ("RegionId", "CASE WHEN priced THEN region_id END"),
+    ("RegionName", "CASE WHEN priced THEN region_name END"),
+    ("ResourceId", "CASE WHEN on_commitment THEN cd_id WHEN kind = 'Usage' THEN resource_id END"),
+    ("ResourceName", "CASE WHEN on_commitment THEN cd_name WHEN kind = 'Usage' THEN resource_name END"),
+    ("ResourceType", "CASE WHEN on_commitment THEN cd_type WHEN kind = 'Usage' THEN resource_type END"),
+    ("ServiceCategory", "category"),
+    ("ServiceName", "service"),
+    ("ServiceSubcategory", "subcategory"),
+    ("SkuId", "CASE WHEN priced THEN sku_id END"),
+    ("SkuMeter", "CASE WHEN priced THEN sku_meter END"),
+    ("SkuPriceDetails", "CASE WHEN priced THEN sku_price_details END"),
+    ("SkuPriceId", "CASE WHEN priced THEN sku_id || '.' || "
+                   "CASE WHEN kind = 'Purchase' THEN 'CommitmentFee' ELSE pricing_category END END"),
+    ("SubAccountId", "sub_id"),
+    ("SubAccountName", "sub_name"),
+    ("SubAccountType", "sub_type"),
+    ("Tags", "CASE WHEN consumed THEN tags END"),
+)
+FOCUS_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
 
 
 def generate_focus_export(
@@ -46,7 +107,7 @@ def generate_focus_export(
     file_format: FileFormat = "parquet",
     rows_per_file: int = 250_000,
 ) -> list[Path]:
-    """Write `months` billing months ending at `end_month` under `out_dir/billing_period=YYYY-MM/part-NNNNN.<ext>`.
+    """Write `months` billing months ending at `end_month` as `out_dir/billing_period=YYYY-MM/part-NNNNN.<ext>`.
 
     Earlier output of this function in `out_dir` is replaced. Returns the written files, sorted.
     """
@@ -54,7 +115,7 @@ def generate_focus_export(
         raise ValueError(f"end_month must be the first day of a month, got {end_month}")
     if months < 1 or rows_per_month < 1 or rows_per_file < 1:
         raise ValueError("months, rows_per_month and rows_per_file must be positive")
-    if file_format not in _EXT:
+    if file_format not in ("parquet", "csv"):
         raise ValueError(f"file_format must be 'parquet' or 'csv', got {file_format!r}")
     out_dir = Path(out_dir)
     _remove_previous_output(out_dir)
@@ -62,19 +123,21 @@ def generate_focus_export(
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        resources = _resources(seed)
-        con.register("resources_src", _resource_table(resources))
-        con.register("slots_src", _slot_table(resources))
+        con.execute("SET enable_progress_bar = false")
+        resources = build_resources(seed)
+        con.register("resources_src", resource_table(resources))
+        con.register("slots_src", slot_table(resources))
         con.execute("CREATE TEMP TABLE pick AS SELECT s.slot, r.* FROM slots_src s JOIN resources_src r USING (res)")
         con.execute(f"CREATE MACRO rnd(i, k) AS (hash(i, {int(seed)}::BIGINT, k) >> 11)::DOUBLE / 9007199254740992.0")
+        con.execute("CREATE MACRO rdiv(a, b) AS (a + b // 2) // b")  # round half up, a >= 0
         written: list[Path] = []
         for m, start in enumerate(_month_starts(end_month, months)):
             folder = out_dir / f"billing_period={start:%Y-%m}"
             folder.mkdir(parents=True, exist_ok=True)
-            for part, lo in enumerate(range(0, rows_per_month, rows_per_file)):
-                path = folder / f"part-{part:05d}.{_EXT[file_format]}"
-                first = m * rows_per_month + lo
-                query = _rows_sql(start, m, first, min(rows_per_file, rows_per_month - lo), rows_per_month, file_format)
+            for part, offset in enumerate(range(0, rows_per_month, rows_per_file)):
+                path = folder / f"part-{part:05d}.{file_format}"
+                count = min(rows_per_file, rows_per_month - offset)
+                query = _rows_sql(start, m, offset, count, rows_per_month, file_format)
                 con.execute(f"COPY ({query}) TO '{_sql_str(path)}' ({_copy_options(file_format)})")
                 written.append(path)
         return sorted(written)
@@ -83,11 +146,11 @@ def generate_focus_export(
 
 
 def _remove_previous_output(out_dir: Path) -> None:
-    """Delete only files this generator writes, so re-running never leaves months or formats from an older run."""
+    """Delete only files this generator writes, so a re-run never leaves months or formats of an older run."""
     for folder in out_dir.glob("billing_period=*"):
         if not folder.is_dir():
             continue
-        for f in list(folder.glob("part-*.parquet")) + list(folder.glob("part-*.csv")):
+        for f in [*folder.glob("part-*.parquet"), *folder.glob("part-*.csv")]:
             f.unlink()
         if not any(folder.iterdir()):
             folder.rmdir()
@@ -96,10 +159,6 @@ def _remove_previous_output(out_dir: Path) -> None:
 def _month_starts(end_month: date, months: int) -> list[date]:
     index = end_month.year * 12 + end_month.month - 1
     return [date((index - k) // 12, (index - k) % 12 + 1, 1) for k in range(months - 1, -1, -1)]
-
-
-def _next_month(d: date) -> date:
-    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
 def _sql_str(value: object) -> str:
@@ -112,273 +171,106 @@ def _copy_options(file_format: FileFormat) -> str:
     return "FORMAT csv, HEADER true"
 
 
-@dataclass(frozen=True)
-class _Resource:
-    """One billed thing (instance, bucket, function, ...) with everything the rows repeat about it."""
-
-    sub: cat.SubAccount
-    account: cat.BillingAccount
-    sku: cat.Sku
-    region: str | None
-    zone: str | None
-    resource_id: str
-    name: str
-    tags: str | None
-    commitment: cat.Commitment | None
-    spot: bool
-    weight: float
-
-
-def _resources(seed: int) -> list[_Resource]:
-    accounts = {a.id: a for a in cat.BILLING_ACCOUNTS}
-    services = {s.name: s for s in cat.SERVICES}
-    out: list[_Resource] = []
-    for sub in cat.SUB_ACCOUNTS:
-        account = accounts[sub.billing_account]
-        provider = cat.PROVIDERS[account.provider]
-        for sku in (k for k in cat.SKUS if services[k.service].provider == account.provider):
-            pool = sku.resource_pool or sku.id
-            commitments = [c for c in cat.COMMITMENTS if c.billing_account == account.id and sku.service in c.services]
-            mean_row_cost = (sku.qty_range[0] + sku.qty_range[1]) / 2 * float(sku.list_price_usd)
-            rows_weight = sub.weight * sku.spend_share / mean_row_cost
-            raw = [1 / (r + 1) ** 0.7 for r in range(sku.resources_per_sub_account)]  # a few big resources
-            for r, w in enumerate(raw):
-                # Seeded per resource (not per SKU) so SKUs sharing a pool describe the same resource identically.
-                rng = random.Random(f"{seed}|{sub.id}|{pool}|{r}")
-                out.append(_resource(rng, sub, account, provider, sku, commitments, rows_weight * w / sum(raw)))
-    return out
+def _render(expr: str, file_format: FileFormat, month: date) -> str:
+    """Expand the {ts:...}, {money:...}, {qty:...} and {yyyymm} placeholders of a _COLUMNS expression."""
+    out, rest = "", expr
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        token, _, rest = tail.partition("}")
+        kind, _, arg = token.partition(":")
+        if kind == "ts":
+            out += head + (f"({arg})::TIMESTAMPTZ" if file_format == "parquet"
+                           else f"strftime({arg}, '%Y-%m-%dT%H:%M:%SZ')")
+        elif kind == "money":
+            out += head + f"(({arg}) / {float(MONEY_SCALE)})::DECIMAL(38, 10)"
+        elif kind == "qty":
+            out += head + f"(({arg}) / {float(QTY_SCALE)})::DECIMAL(38, 10)"
+        elif kind == "yyyymm":
+            out += head + f"{month:%Y%m}"
+        else:
+            raise ValueError(f"unknown placeholder {token!r}")
+    return out + rest
 
 
-def _resource(rng: random.Random, sub: cat.SubAccount, account: cat.BillingAccount, provider: cat.Provider,
-              sku: cat.Sku, commitments: list[cat.Commitment], weight: float) -> _Resource:
-    app = rng.choice(sorted(cat.APPS))
-    team = cat.APPS[app]
-    region = (sub.regions[0] if rng.random() < 0.75 else rng.choice(sorted(provider.regions))) if sku.regional else None
-    zone = region + rng.choice(provider.zone_suffixes) if region and sku.zonal and provider.zone_suffixes else None
-    name = f"{app}-{sub.env}-{rng.getrandbits(24):06x}"
-    hexid = f"{rng.getrandbits(68):017x}"
-    resource_id = sku.resource_id.format(sub=sub.id, region=region or "global", zone=zone, name=name, app=app,
-                                         env=sub.env, hex=hexid)
-    tags = None if rng.random() < cat.UNTAGGED_SHARE else json.dumps(_tags(rng, app, team, sub.env))
-    commitment = rng.choice(commitments) if commitments and rng.random() < 0.55 else None
-    spot = sku.spot and commitment is None and rng.random() < SPOT_SHARE
-    return _Resource(sub, account, sku, region, zone, resource_id, name, tags, commitment, spot, weight)
+def _rows_sql(month: date, m: int, offset: int, count: int, rows_per_month: int, file_format: FileFormat) -> str:
+    """Rows [offset, offset + count) of month number `m`, one SELECT level per dependency step.
 
-
-def _pick_key(rng: random.Random, variants: tuple[tuple[str, float], ...]) -> str:
-    return rng.choices([k for k, _ in variants], weights=[w for _, w in variants])[0]
-
-
-def _tags(rng: random.Random, app: str, team: str, env: str) -> dict[str, str]:
-    """2-5 keys, with the messy key spellings real tagging policies end up with."""
-    tags = {_pick_key(rng, cat.TEAM_KEYS): team, _pick_key(rng, cat.ENV_KEYS): env}
-    if rng.random() < 0.6:
-        tags[_pick_key(rng, cat.COST_CENTER_KEYS)] = cat.COST_CENTERS[team]
-    if rng.random() < 0.6:
-        tags["app"] = app
-    if rng.random() < 0.3:
-        tags["owner"] = f"{team}@acme.example"
-    return tags
-
-
-def _resource_table(resources: list[_Resource]) -> pa.Table:
-    rows = []
-    for idx, r in enumerate(resources):
-        sku, account, c = r.sku, r.account, r.commitment
-        provider = cat.PROVIDERS[account.provider]
-        service = next(s for s in cat.SERVICES if s.name == sku.service)
-        unit_usd = sku.list_price_usd * (SPOT_FACTOR if r.spot else 1 - account.negotiated_discount)
-        rows.append({
-            "res": idx,
-            "provider": provider.name, "publisher": provider.publisher, "invoice_issuer": provider.invoice_issuer,
-            "ba_id": account.id, "ba_name": account.name, "ba_type": account.type, "currency": account.currency,
-            "invoice_prefix": account.invoice_prefix, "tax_description": account.tax_description,
-            "credit_description": provider.credit_description,
-            "sub_id": r.sub.id, "sub_name": r.sub.name, "sub_type": r.sub.type,
-            "service": service.name, "category": service.category, "subcategory": service.subcategory,
-            "sku_id": sku.id, "sku_meter": sku.meter, "sku_description": sku.description,
-            "sku_price_details": json.dumps(dict(sku.price_details)) if sku.price_details else None,
-            "pricing_unit": sku.pricing_unit, "consumed_unit": sku.consumed_unit,
-            "consumed_per_pricing": sku.consumed_per_pricing_unit,
-            "qty_lo": sku.qty_range[0], "qty_hi": sku.qty_range[1], "hourly": sku.hourly,
-            "fx": account.fx_from_usd,
-            "list_unit": _q(sku.list_price_usd * account.fx_from_usd), "contracted_unit": _q(unit_usd * account.fx_from_usd),
-            "list_unit_usd": sku.list_price_usd, "contracted_unit_usd": _q(unit_usd),
-            "spot": r.spot,
-            "region_id": r.region, "region_name": provider.regions[r.region] if r.region else None, "zone": r.zone,
-            "resource_id": r.resource_id, "resource_name": r.name, "resource_type": sku.resource_type, "tags": r.tags,
-            "cd_id": c.id if c else None, "cd_name": c.name if c else None, "cd_type": c.type if c else None,
-            "cd_category": c.category if c else None, "cd_keep": 1 - c.discount if c else None,
-        })
-    money = {"consumed_per_pricing", "fx", "list_unit", "contracted_unit", "list_unit_usd", "contracted_unit_usd",
-             "cd_keep"}
-    schema = pa.schema([
-        pa.field(k, MONEY if k in money else pa.int32() if k == "res" else pa.float64() if k.startswith("qty_")
-                 else pa.bool_() if k in ("hourly", "spot") else pa.string())
-        for k in rows[0]
-    ])
-    return pa.Table.from_pylist(rows, schema=schema)
-
-
-def _q(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("1e-10"))
-
-
-def _slot_table(resources: list[_Resource]) -> pa.Table:
-    """Map SLOTS equal slots onto resources in proportion to their weight (deterministic, no sampling noise)."""
-    weights = [r.weight for r in resources]
-    total = sum(weights)
-    cumulative, acc = [], 0.0
-    for w in weights:
-        acc += w / total
-        cumulative.append(acc)
-    picks = [min(bisect.bisect_right(cumulative, (s + 0.5) / SLOTS), len(weights) - 1) for s in range(SLOTS)]
-    return pa.table({"slot": pa.array(range(SLOTS), pa.int64()), "res": pa.array(picks, pa.int32())})
-
-
-# FOCUS 1.2 Cost and Usage columns, in the spec's (alphabetical) order, as SQL over the generated row `x`.
-_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("AvailabilityZone", "CASE WHEN kind = 'Usage' AND cd_status IS DISTINCT FROM 'Unused' THEN zone END"),
-    ("BilledCost", "billed"),
-    ("BillingAccountId", "ba_id"),
-    ("BillingAccountName", "ba_name"),
-    ("BillingAccountType", "ba_type"),
-    ("BillingCurrency", "currency"),
-    ("BillingPeriodEnd", "{ts:bp_end}"),
-    ("BillingPeriodStart", "{ts:bp_start}"),
-    ("CapacityReservationId", "NULL::VARCHAR"),
-    ("CapacityReservationStatus", "NULL::VARCHAR"),
-    ("ChargeCategory", "kind"),
-    ("ChargeClass", "NULL::VARCHAR"),
-    ("ChargeDescription", """CASE kind WHEN 'Usage' THEN CASE WHEN cd_status = 'Unused'
-        THEN 'Unused commitment: ' || cd_name ELSE sku_description END
-        WHEN 'Purchase' THEN cd_name || ' - recurring fee' WHEN 'Tax' THEN tax_description
-        WHEN 'Credit' THEN credit_description ELSE 'Service level agreement refund' END"""),
-    ("ChargeFrequency", "CASE kind WHEN 'Usage' THEN 'Usage-Based' WHEN 'Purchase' THEN 'Recurring' "
-                        "WHEN 'Tax' THEN 'Recurring' ELSE 'One-Time' END"),
-    ("ChargePeriodEnd", "{ts:cp_end}"),
-    ("ChargePeriodStart", "{ts:cp_start}"),
-    ("CommitmentDiscountCategory", "CASE WHEN has_cd THEN cd_category END"),
-    ("CommitmentDiscountId", "CASE WHEN has_cd THEN cd_id END"),
-    ("CommitmentDiscountName", "CASE WHEN has_cd THEN cd_name END"),
-    ("CommitmentDiscountQuantity", """CASE WHEN has_cd THEN CASE WHEN cd_category = 'Usage' THEN pq
-        WHEN kind = 'Purchase' THEN billed ELSE effective END END"""),
-    ("CommitmentDiscountStatus", "cd_status"),
-    ("CommitmentDiscountType", "CASE WHEN has_cd THEN cd_type END"),
-    ("CommitmentDiscountUnit", "CASE WHEN has_cd THEN CASE WHEN cd_category = 'Usage' THEN pricing_unit "
-                               "ELSE currency END END"),
-    ("ConsumedQuantity", "CASE WHEN consumed THEN (qty * consumed_per_pricing)::DECIMAL(38, 10) END"),
-    ("ConsumedUnit", "CASE WHEN consumed THEN consumed_unit END"),
-    ("ContractedCost", "contracted"),
-    ("ContractedUnitPrice", "CASE WHEN priced THEN contracted_unit END"),
-    ("EffectiveCost", "effective"),
-    ("InvoiceId", "invoice_prefix || '{yyyymm}'"),
-    ("InvoiceIssuerName", "invoice_issuer"),
-    ("ListCost", "list_cost"),
-    ("ListUnitPrice", "CASE WHEN priced THEN list_unit END"),
-    ("PricingCategory", "pricing_category"),
-    ("PricingCurrency", "'USD'"),
-    ("PricingCurrencyContractedUnitPrice", "CASE WHEN priced THEN contracted_unit_usd END"),
-    ("PricingCurrencyEffectiveCost", "effective_usd"),
-    ("PricingCurrencyListUnitPrice", "CASE WHEN priced THEN list_unit_usd END"),
-    ("PricingQuantity", "CASE WHEN priced THEN pq END"),
-    ("PricingUnit", "CASE WHEN priced THEN pricing_unit END"),
-    ("ProviderName", "provider"),
-    ("PublisherName", "publisher"),
-    ("RegionId", "CASE WHEN kind IN ('Usage', 'Purchase') THEN region_id END"),
-    ("RegionName", "CASE WHEN kind IN ('Usage', 'Purchase') THEN region_name END"),
-    ("ResourceId", "CASE WHEN kind = 'Purchase' OR cd_status = 'Unused' THEN cd_id "
-                   "WHEN kind = 'Usage' THEN resource_id END"),
-    ("ResourceName", "CASE WHEN kind = 'Purchase' OR cd_status = 'Unused' THEN cd_name "
-                     "WHEN kind = 'Usage' THEN resource_name END"),
-    ("ResourceType", "CASE WHEN kind = 'Purchase' OR cd_status = 'Unused' THEN cd_type "
-                     "WHEN kind = 'Usage' THEN resource_type END"),
-    ("ServiceCategory", "category"),
-    ("ServiceName", "service"),
-    ("ServiceSubcategory", "subcategory"),
-    ("SkuId", "CASE WHEN priced THEN sku_id END"),
-    ("SkuMeter", "CASE WHEN priced THEN sku_meter END"),
-    ("SkuPriceDetails", "CASE WHEN priced THEN sku_price_details END"),
-    ("SkuPriceId", "CASE WHEN priced THEN sku_id || '.' || CASE WHEN kind = 'Purchase' THEN 'CommitmentFee' "
-                   "ELSE pricing_category END END"),
-    ("SubAccountId", "sub_id"),
-    ("SubAccountName", "sub_name"),
-    ("SubAccountType", "sub_type"),
-    ("Tags", "CASE WHEN kind = 'Usage' AND cd_status IS DISTINCT FROM 'Unused' THEN tags END"),
-)
-FOCUS_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
-
-
-def _rows_sql(month_start: date, m: int, first: int, count: int, rows_per_month: int, file_format: FileFormat) -> str:
-    """SQL for rows [first, first + count) of month index `m`; costs are exact DECIMAL(38,10) arithmetic."""
-    bp_start = datetime(month_start.year, month_start.month, 1)
-    bp_end = datetime.combine(_next_month(month_start), datetime.min.time())
-    hours = int((bp_end - bp_start) / timedelta(hours=1))
-    month_first_row = m * rows_per_month
+    Each level only uses columns computed below it: DuckDB inlines same-level aliases, which would recompute them.
+    ORDER BY keeps rows in charge-period order: the join alone does not when the range is the smaller side.
+    Amounts are BIGINT units (money 1e-10, quantity 1e-6); a cost is rdiv(quantity * unit price, QTY_SCALE).
+    """
+    bp_start = datetime(month.year, month.month, 1)
+    bp_end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1)
+    hours = (bp_end - bp_start).days * 24
+    first = m * rows_per_month + offset
     growth = round(1 + MONTHLY_GROWTH * m, 4)
-    d = "DECIMAL(38, 10)"
-
-    def ts(expr: str) -> str:
-        if file_format == "parquet":
-            return f"({expr})::TIMESTAMPTZ"
-        return f"strftime({expr}, '%Y-%m-%dT%H:%M:%SZ')"
-
-    def render(expr: str) -> str:
-        for col in ("bp_start", "bp_end", "cp_start", "cp_end"):
-            expr = expr.replace(f"{{ts:{col}}}", ts(col))
-        return expr.replace("{yyyymm}", f"{month_start:%Y%m}")
-
-    select = ",\n  ".join(f'{render(expr)} AS "{name}"' for name, expr in _COLUMNS)
+    select = ",\n  ".join(f'{_render(expr, file_format, month)} AS "{name}"' for name, expr in _COLUMNS)
     return f"""
 WITH g AS (
-  SELECT i, i - {month_first_row} AS j, floor(rnd(i, 1) * {SLOTS})::BIGINT AS slot,
+  SELECT i - {m * rows_per_month} AS j, floor(rnd(i, 1) * {SLOTS})::BIGINT AS slot,
          rnd(i, 2) AS u_kind, rnd(i, 3) AS u_qty, rnd(i, 4) AS u_cd
   FROM range({first}, {first + count}) t(i)
-), k AS (
+), a AS (
   SELECT g.*, p.*,
     CASE WHEN j % {ADJUSTMENT_EVERY} = {ADJUSTMENT_EVERY // 2} THEN 'Adjustment'
          WHEN u_kind < {TAX} THEN 'Tax'
          WHEN u_kind < {TAX + CREDIT} THEN 'Credit'
-         WHEN u_kind < {TAX + CREDIT + PURCHASE} AND cd_id IS NOT NULL THEN 'Purchase'
+         WHEN u_kind < {TAX + CREDIT + PURCHASE} AND p.cd_id IS NOT NULL THEN 'Purchase'
          ELSE 'Usage' END AS kind,
+    round((p.qty_lo + (p.qty_hi - p.qty_lo) * u_qty) * {growth} * {QTY_SCALE})::BIGINT AS qty_u,
+    (j * {hours}) // {rows_per_month} AS hour
+  FROM g JOIN pick p USING (slot)
+), b AS (
+  SELECT a.*,
     CASE WHEN kind <> 'Usage' OR cd_id IS NULL OR u_cd >= {USED} THEN NULL
          WHEN u_cd < {UNUSED} THEN 'Unused' ELSE 'Used' END AS cd_status,
-    kind = 'Purchase' OR cd_status IS NOT NULL AS has_cd,
     kind IN ('Usage', 'Purchase') AS priced,
+    CASE WHEN kind = 'Purchase' THEN qty_u * 24 ELSE qty_u END AS pq_u,
+    TIMESTAMP '{bp_start:%Y-%m-%d %H:%M:%S}' AS bp_start,
+    TIMESTAMP '{bp_end:%Y-%m-%d %H:%M:%S}' AS bp_end
+  FROM a
+), c AS (
+  SELECT b.*,
+    kind = 'Purchase' OR cd_status IS NOT NULL AS has_cd,
+    kind = 'Purchase' OR cd_status = 'Unused' AS on_commitment,
     kind = 'Usage' AND cd_status IS DISTINCT FROM 'Unused' AS consumed,
     CASE kind WHEN 'Usage' THEN CASE WHEN cd_status IS NOT NULL THEN 'Committed'
                                      WHEN spot THEN 'Dynamic' ELSE 'Standard' END
               WHEN 'Purchase' THEN 'Standard' END AS pricing_category,
-    round((qty_lo + (qty_hi - qty_lo) * u_qty) * {growth}, 6)::{d} AS qty,
-    CASE WHEN kind = 'Purchase' THEN qty * 24 ELSE qty END::{d} AS pq,
-    (j * {hours}) // {rows_per_month} AS hour
-  FROM g JOIN pick p USING (slot)
-), x AS (
-  SELECT k.*,
-    TIMESTAMP '{bp_start:%Y-%m-%d %H:%M:%S}' AS bp_start,
-    TIMESTAMP '{bp_end:%Y-%m-%d %H:%M:%S}' AS bp_end,
     CASE WHEN kind IN ('Tax', 'Adjustment') THEN bp_start
          WHEN hourly AND kind = 'Usage' THEN bp_start + to_hours(hour)
          ELSE bp_start + to_hours(hour // 24 * 24) END AS cp_start,
+    rdiv(pq_u * list_p, {QTY_SCALE}) AS list_priced_u,
+    rdiv(pq_u * contracted_p, {QTY_SCALE}) AS contracted_priced_u,
+    rdiv(pq_u * contracted_p_usd, {QTY_SCALE}) AS contracted_priced_usd_u
+  FROM b
+), d AS (
+  SELECT c.*,
     CASE WHEN kind IN ('Tax', 'Adjustment') THEN bp_end
          WHEN hourly AND kind = 'Usage' THEN cp_start + INTERVAL 1 HOUR
          ELSE cp_start + INTERVAL 1 DAY END AS cp_end,
-    (pq * list_unit)::{d} AS list_priced,
-    (pq * contracted_unit)::{d} AS contracted_priced,
-    (pq * contracted_unit_usd)::{d} AS contracted_priced_usd,
-    CASE kind WHEN 'Tax' THEN 6.5 WHEN 'Credit' THEN -1.5 WHEN 'Adjustment' THEN -20 END::{d} AS factor,
-    CASE WHEN priced THEN contracted_priced_usd ELSE (contracted_priced_usd * factor)::{d} END AS amount_usd,
-    CASE WHEN priced THEN contracted_priced ELSE (contracted_priced * factor)::{d} END AS amount,
-    CASE WHEN kind = 'Purchase' THEN 0::{d}
-         WHEN cd_status IS NOT NULL THEN (amount * cd_keep)::{d} ELSE amount END AS effective,
-    CASE WHEN kind = 'Purchase' THEN 0::{d}
-         WHEN cd_status IS NOT NULL THEN (amount_usd * cd_keep)::{d} ELSE amount_usd END AS effective_usd,
-    CASE WHEN kind = 'Purchase' THEN (amount * cd_keep)::{d}
-         WHEN cd_status IS NOT NULL THEN 0::{d} ELSE amount END AS billed,
-    CASE WHEN priced THEN list_priced ELSE amount END AS list_cost,
-    amount AS contracted
-  FROM k
+    CASE kind WHEN 'Tax' THEN rdiv(contracted_priced_u * 65, 10)
+              WHEN 'Credit' THEN -rdiv(contracted_priced_u * 15, 10)
+              WHEN 'Adjustment' THEN -contracted_priced_u * 20
+              ELSE contracted_priced_u END AS amount_u,
+    CASE kind WHEN 'Tax' THEN rdiv(contracted_priced_usd_u * 65, 10)
+              WHEN 'Credit' THEN -rdiv(contracted_priced_usd_u * 15, 10)
+              WHEN 'Adjustment' THEN -contracted_priced_usd_u * 20
+              ELSE contracted_priced_usd_u END AS amount_usd_u
+  FROM c
+), x AS (
+  SELECT d.*,
+    CASE WHEN kind = 'Purchase' THEN 0
+         WHEN cd_status IS NOT NULL THEN rdiv(amount_u * cd_keep, {KEEP_SCALE}) ELSE amount_u END AS effective_u,
+    CASE WHEN kind = 'Purchase' THEN 0
+         WHEN cd_status IS NOT NULL THEN rdiv(amount_usd_u * cd_keep, {KEEP_SCALE}) ELSE amount_usd_u END
+      AS effective_usd_u,
+    CASE WHEN kind = 'Purchase' THEN rdiv(amount_u * cd_keep, {KEEP_SCALE})
+         WHEN cd_status IS NOT NULL THEN 0 ELSE amount_u END AS billed_u,
+    CASE WHEN priced THEN list_priced_u ELSE amount_u END AS list_cost_u
+  FROM d
 )
 SELECT
   {select}
-FROM x"""
+FROM x
+ORDER BY j"""

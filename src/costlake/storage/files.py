@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -54,7 +54,10 @@ def open_file(uri: str, settings: Settings) -> BinaryIO:
 
 
 def open_output(uri: str, settings: Settings) -> BinaryIO:
-    """A binary file for writing; local parent folders are created. Object stores upload on close."""
+    """A binary file for writing; local parent folders are created.
+
+    Object stores upload on close, so a missing bucket or a denied write surfaces there, as the client's own error.
+    """
     location = _one_file(uri)
     fs = filesystem_for(location, settings)
     with _storage_errors(location, fs, "write"):
@@ -67,11 +70,8 @@ def remove_tree(uri: str, settings: Settings) -> None:
     if location.scheme != "file" and "/" not in location.path:
         raise StorageError(f"refusing to remove the whole bucket or container {location.uri}; name a folder in it")
     fs = filesystem_for(location, settings)
-    with _storage_errors(location, fs, "remove"):
-        try:
-            fs.rm(location.path, recursive=True)
-        except FileNotFoundError:
-            pass
+    with _storage_errors(location, fs, "remove"), suppress(FileNotFoundError):
+        fs.rm(location.path, recursive=True)
 
 
 def _matching_entries(location: Location, fs: fsspec.AbstractFileSystem) -> list[dict[str, Any]]:
