@@ -116,7 +116,7 @@ def test_unreadable_bucket_fails_with_an_access_message(s3_env, operator_client,
     run = sync_and_wait(operator_client, "acme", source["id"])
     s3.delete_bucket_policy(Bucket=bucket)
     assert run["status"] == "failed"
-    assert bucket in run["error"]
+    assert bucket in run["error"] and "access denied" in run["error"], run["error"]
 
 
 @pytest.mark.parametrize("lake_env", ["s3_env", "azurite_env"])
