@@ -124,6 +124,10 @@ def generate_focus_export(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
+        # Keep the resource table as the join's build side even when a file has fewer rows than it, so the
+        # streamed rows keep their order (charge-period order) instead of following the resource table. An ORDER BY
+        # would do the same at about twice the time and memory.
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         resources = build_resources(seed)
         con.register("resources_src", resource_table(resources))
         con.register("slots_src", slot_table(resources))
@@ -196,7 +200,6 @@ def _rows_sql(month: date, m: int, offset: int, count: int, rows_per_month: int,
     """Rows [offset, offset + count) of month number `m`, one SELECT level per dependency step.
 
     Each level only uses columns computed below it: DuckDB inlines same-level aliases, which would recompute them.
-    ORDER BY keeps rows in charge-period order: the join alone does not when the range is the smaller side.
     Amounts are BIGINT units (money 1e-10, quantity 1e-6); a cost is rdiv(quantity * unit price, QTY_SCALE).
     """
     bp_start = datetime(month.year, month.month, 1)
@@ -272,5 +275,4 @@ WITH g AS (
 )
 SELECT
   {select}
-FROM x
-ORDER BY j"""
+FROM x"""
