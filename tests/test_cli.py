@@ -302,20 +302,20 @@ def server(home: Path, tmp_path: Path) -> Iterator[str]:
     """`costlake serve` in a subprocess on the same home; tenants may name local paths under tmp_path."""
     port = _free_port()
     env = {**os.environ, "COSTLAKE_ALLOWED_LOCAL_ROOTS": str(tmp_path)}
-    process = subprocess.Popen(
-        [str(COSTLAKE), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(COSTLAKE), "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else "server exited"
+            assert process.poll() is None, f"costlake serve exited:\n{log.read_text()}"
             try:
                 if httpx.get(f"{url}/openapi.json").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "costlake serve did not come up in 30s"
+            assert time.monotonic() < deadline, f"costlake serve did not come up in 30s:\n{log.read_text()}"
             time.sleep(0.1)
         yield url
     finally:

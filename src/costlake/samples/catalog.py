@@ -79,12 +79,16 @@ class Sku:
 
 @dataclass(frozen=True)
 class Commitment:
+    """A reservation, savings plan or CUD: bought in one sub account, applied to one service's usage."""
+
     billing_account: str
+    sub_account: str
+    region: str | None  # None: not regional (savings plans, spend-based commitments)
     id: str
     name: str
     type: str
     category: str  # Usage | Spend
-    services: tuple[str, ...]
+    service: str
     discount: Decimal  # EffectiveCost = ContractedCost * (1 - discount) on covered usage
 
 
@@ -111,18 +115,19 @@ PROVIDERS: dict[str, Provider] = {
     ),
 }
 
-_MCA = "/providers/Microsoft.Billing/billingAccounts/5e98e158-2c4d-4a7b-9c1e-6d0a3f2b7c11:0b1c4d2e-8f3a-4e5b-a6c7-d8e9f0a1b2c3_2019-05-31"
+_MCA = ("/providers/Microsoft.Billing/billingAccounts/"
+        "5e98e158-2c4d-4a7b-9c1e-6d0a3f2b7c11:0b1c4d2e-8f3a-4e5b-a6c7-d8e9f0a1b2c3_2019-05-31")
 
 BILLING_ACCOUNTS: tuple[BillingAccount, ...] = (
-    BillingAccount(AWS, "111122223333", "Acme Corp", "Management Account", "USD", Decimal("1"), Decimal("0.05"),
+    BillingAccount(AWS, "111122223333", "Acme Corp", "Management Account", "USD", Decimal(1), Decimal("0.05"),
                    "EUINUS26-", "US sales tax"),
-    BillingAccount(AWS, "777788889999", "Acme Labs", "Management Account", "USD", Decimal("1"), Decimal("0"),
+    BillingAccount(AWS, "777788889999", "Acme Labs", "Management Account", "USD", Decimal(1), Decimal(0),
                    "EUINUS27-", "US sales tax"),
     BillingAccount(MICROSOFT, f"{_MCA}/billingProfiles/ACME-US1-BG7-PGB", "Acme Corp US", "Billing Profile", "USD",
-                   Decimal("1"), Decimal("0.10"), "G0", "Sales tax"),
+                   Decimal(1), Decimal("0.10"), "G0", "Sales tax"),
     BillingAccount(MICROSOFT, f"{_MCA}/billingProfiles/ACME-EU1-KD4-PGB", "Acme Europe GmbH", "Billing Profile", "EUR",
                    Decimal("0.92"), Decimal("0.08"), "E0", "VAT 19%"),
-    BillingAccount(GOOGLE, "01A2B3-C4D5E6-F7A8B9", "Acme Corp GCP", "Billing Account", "USD", Decimal("1"),
+    BillingAccount(GOOGLE, "01A2B3-C4D5E6-F7A8B9", "Acme Corp GCP", "Billing Account", "USD", Decimal(1),
                    Decimal("0.03"), "5", "Sales tax"),
 )
 
@@ -132,7 +137,8 @@ SUB_ACCOUNTS: tuple[SubAccount, ...] = (
     SubAccount("111122223333", "456789012345", "acme-data", "Member Account", "prod", ("us-east-1", "eu-west-1"), 2.0),
     SubAccount("111122223333", "567890123456", "acme-sandbox", "Member Account", "dev", ("us-west-2",), 0.5),
     SubAccount("777788889999", "778899001122", "labs-research", "Member Account", "dev", ("eu-central-1",), 0.8),
-    SubAccount("777788889999", "889900112233", "labs-ml", "Member Account", "prod", ("us-west-2", "ap-southeast-1"), 1.2),
+    SubAccount("777788889999", "889900112233", "labs-ml", "Member Account", "prod", ("us-west-2", "ap-southeast-1"),
+               1.2),
     SubAccount(BILLING_ACCOUNTS[2].id, "/subscriptions/3f2a7c1e-5b9d-4e8f-a0c2-1d3e5f7a9b0c", "acme-prod-eastus",
                "Subscription", "prod", ("eastus", "westus2"), 2.0),
     SubAccount(BILLING_ACCOUNTS[2].id, "/subscriptions/8b4d6f0a-2c1e-4a3b-9d5f-7e6c8a0b2d4f", "acme-dev",
@@ -183,19 +189,24 @@ _GCE = "//compute.googleapis.com/projects/{sub}/zones/{zone}/instances/{name}"
 
 SKUS: tuple[Sku, ...] = (
     # AWS
-    Sku("Amazon Elastic Compute Cloud", "8VCNEHQMSCQS4P39", "Compute", "$0.096 per On Demand Linux m5.large Instance Hour",
+    Sku("Amazon Elastic Compute Cloud", "8VCNEHQMSCQS4P39", "Compute",
+        "$0.096 per On Demand Linux m5.large Instance Hour",
         "Hours", "Hours", _D(1), _D("0.096"), (0.5, 1.0), True, "Instance", _EC2, 12, 18, committable=True, spot=True,
         zonal=True, price_details=(("InstanceType", "m5.large"), ("OperatingSystem", "Linux"), ("CoreCount", 2))),
-    Sku("Amazon Elastic Compute Cloud", "3DG6WFZ5QW4JAAHJ", "Compute", "$0.136 per On Demand Linux c6g.xlarge Instance Hour",
+    Sku("Amazon Elastic Compute Cloud", "3DG6WFZ5QW4JAAHJ", "Compute",
+        "$0.136 per On Demand Linux c6g.xlarge Instance Hour",
         "Hours", "Hours", _D(1), _D("0.136"), (0.5, 1.0), True, "Instance", _EC2, 8, 12, committable=True, spot=True,
         zonal=True, price_details=(("InstanceType", "c6g.xlarge"), ("OperatingSystem", "Linux"), ("CoreCount", 4))),
-    Sku("Amazon Elastic Compute Cloud", "RHAN3QF2XHB7CUB8", "Compute", "$0.504 per On Demand Linux r6i.2xlarge Instance Hour",
+    Sku("Amazon Elastic Compute Cloud", "RHAN3QF2XHB7CUB8", "Compute",
+        "$0.504 per On Demand Linux r6i.2xlarge Instance Hour",
         "Hours", "Hours", _D(1), _D("0.504"), (0.5, 1.0), True, "Instance", _EC2, 4, 10, committable=True, zonal=True,
         price_details=(("InstanceType", "r6i.2xlarge"), ("OperatingSystem", "Linux"), ("CoreCount", 8))),
-    Sku("Amazon Simple Storage Service", "WP9ANXZGBYYSGJEA", "Storage", "$0.023 per GB - first 50 TB / month of storage used",
+    Sku("Amazon Simple Storage Service", "WP9ANXZGBYYSGJEA", "Storage",
+        "$0.023 per GB - first 50 TB / month of storage used",
         "GB-Months", "GB-Months", _D(1), _D("0.023"), (0.5, 40.0), False, "Bucket", "arn:aws:s3:::{name}-{hex}", 6, 8,
         price_details=(("StorageClass", "Standard"),)),
-    Sku("Amazon Simple Storage Service", "QCD4UDM4XXCF5KNX", "Requests", "$0.005 per 1,000 PUT, COPY, POST, or LIST requests",
+    Sku("Amazon Simple Storage Service", "QCD4UDM4XXCF5KNX", "Requests",
+        "$0.005 per 1,000 PUT, COPY, POST, or LIST requests",
         "1000 Requests", "Requests", _D(1000), _D("0.005"), (0.01, 20.0), True, "Bucket", "arn:aws:s3:::{name}-{hex}",
         6, 2, resource_pool="WP9ANXZGBYYSGJEA", price_details=(("OperationClass", "Tier1"),)),
     Sku("Amazon Relational Database Service", "QKKSJ3CT7Z9KVBC9", "Database Instance",
@@ -204,11 +215,12 @@ SKUS: tuple[Sku, ...] = (
         price_details=(("InstanceType", "db.r6g.large"), ("DatabaseEngine", "PostgreSQL"))),
     Sku("AWS Lambda", "TG3M4CAGBA3NYQBH", "Serverless", "AWS Lambda - Total Compute - US East (Northern Virginia)",
         "GB-Seconds", "GB-Seconds", _D(1), _D("0.0000166667"), (10.0, 8000.0), True, "Function",
-        "arn:aws:lambda:{region}:{sub}:function:{name}", 15, 4, committable=True),
+        "arn:aws:lambda:{region}:{sub}:function:{name}", 15, 4),
     Sku("AWS Lambda", "V3GQ5ZZTMMHEKGNX", "Serverless", "AWS Lambda - Total Requests - US East (Northern Virginia)",
         "1000000 Requests", "Requests", _D(1000000), _D("0.20"), (0.001, 0.5), True, "Function",
         "arn:aws:lambda:{region}:{sub}:function:{name}", 15, 1, resource_pool="TG3M4CAGBA3NYQBH"),
-    Sku("Amazon CloudFront", "H3MHFT2XJF9PZKZW", "Data Transfer", "$0.085 per GB - first 10 TB / month data transfer out",
+    Sku("Amazon CloudFront", "H3MHFT2XJF9PZKZW", "Data Transfer",
+        "$0.085 per GB - first 10 TB / month data transfer out",
         "GB", "GB", _D(1), _D("0.085"), (0.05, 10.0), True, "Distribution",
         "arn:aws:cloudfront::{sub}:distribution/E{hex}", 2, 5, regional=False),
     Sku("Amazon DynamoDB", "R6PXMNYCEDGZ2EYN", "Amazon DynamoDB PayPerRequest Throughput",
@@ -264,7 +276,8 @@ SKUS: tuple[Sku, ...] = (
         price_details=(("InstanceType", "e2-medium"), ("CoreCount", 1))),
     Sku("Cloud Storage", "E5F6-0A1B-2C3D", "Standard Storage", "Standard Storage US Multi-region", "GB-Months",
         "GB-Months", _D(1), _D("0.026"), (0.5, 40.0), False, "Bucket",
-        "//storage.googleapis.com/projects/_/buckets/{name}-{hex}", 5, 10, price_details=(("StorageClass", "Standard"),)),
+        "//storage.googleapis.com/projects/_/buckets/{name}-{hex}", 5, 10,
+        price_details=(("StorageClass", "Standard"),)),
     Sku("BigQuery", "3362-E469-6BEF", "Analysis", "Analysis (on-demand)", "TB", "TB", _D(1), _D("6.25"),
         (0.001, 0.1), True, "Dataset", "//bigquery.googleapis.com/projects/{sub}/datasets/{name}", 4, 15),
     Sku("Cloud SQL", "9F2E-1C3A-7B4D", "vCPU", "Cloud SQL for PostgreSQL: Zonal - vCPU", "vCPU-Hours", "vCPU-Hours",
@@ -284,27 +297,32 @@ SKUS: tuple[Sku, ...] = (
         2, 4),
 )
 
+_AZ_US, _AZ_EU = BILLING_ACCOUNTS[2].id, BILLING_ACCOUNTS[3].id
 COMMITMENTS: tuple[Commitment, ...] = (
-    Commitment("111122223333", "arn:aws:ec2:us-east-1:111122223333:reserved-instances/4f1c2a9e-3b7d-4c1e-9a2f-5d8e6b0c1a3f",
-               "m5.large Linux RI 1yr No Upfront", "Reserved Instance", "Usage", ("Amazon Elastic Compute Cloud",),
+    Commitment("111122223333", "210987654321", "us-east-1",
+               "arn:aws:ec2:us-east-1:210987654321:reserved-instances/4f1c2a9e-3b7d-4c1e-9a2f-5d8e6b0c1a3f",
+               "m5.large Linux RI 1yr No Upfront", "Reserved Instance", "Usage", "Amazon Elastic Compute Cloud",
                _D("0.36")),
-    Commitment("111122223333", "arn:aws:savingsplans::111122223333:savingsplan/7d2b9c4e-1a3f-4b5d-8e6c-0f2a4c6e8b1d",
-               "Compute Savings Plan 3yr", "Savings Plan", "Spend",
-               ("Amazon Elastic Compute Cloud", "AWS Lambda"), _D("0.27")),
-    Commitment("111122223333", "arn:aws:rds:us-east-1:111122223333:ri:acme-postgres-ri-2026",
-               "db.r6g.large PostgreSQL RI 1yr", "Reserved Instance", "Usage", ("Amazon Relational Database Service",),
-               _D("0.31")),
-    Commitment(BILLING_ACCOUNTS[2].id, "/providers/Microsoft.Capacity/reservationOrders/9e1d3c5b-7a2f-4e6d-8c0b-2a4f6e8d0c1b"
+    Commitment("111122223333", "210987654321", None,
+               "arn:aws:savingsplans::210987654321:savingsplan/7d2b9c4e-1a3f-4b5d-8e6c-0f2a4c6e8b1d",
+               "EC2 Instance Savings Plan 3yr", "Savings Plan", "Spend", "Amazon Elastic Compute Cloud", _D("0.27")),
+    Commitment("111122223333", "456789012345", "us-east-1",
+               "arn:aws:rds:us-east-1:456789012345:ri:acme-postgres-ri-2026", "db.r6g.large PostgreSQL RI 1yr",
+               "Reserved Instance", "Usage", "Amazon Relational Database Service", _D("0.31")),
+    Commitment(_AZ_US, "/subscriptions/3f2a7c1e-5b9d-4e8f-a0c2-1d3e5f7a9b0c", "eastus",
+               "/providers/Microsoft.Capacity/reservationOrders/9e1d3c5b-7a2f-4e6d-8c0b-2a4f6e8d0c1b"
                "/reservations/b3d5f7a9-1c2e-4f6a-8b0d-2e4c6a8f0b1d", "Dsv5 reservation eastus 1yr", "Reservation",
-               "Usage", ("Virtual Machines",), _D("0.40")),
-    Commitment(BILLING_ACCOUNTS[3].id, "/providers/Microsoft.BillingBenefits/savingsPlanOrders/"
-               "0c2e4a6b-8d1f-4a3c-9e5b-7f1d3b5a7c9e/savingsPlans/5a7c9e1b-3d5f-4b2a-8c6e-0a2c4e6f8b0d",
-               "Compute savings plan EU 3yr", "Savings Plan", "Spend", ("Virtual Machines",), _D("0.30")),
-    Commitment("01A2B3-C4D5E6-F7A8B9", "projects/acme-prod-381204/regions/us-central1/commitments/cud-n2-3yr",
-               "n2 resource-based CUD 3yr", "Committed Use Discount", "Usage", ("Compute Engine",), _D("0.46")),
-    Commitment("01A2B3-C4D5E6-F7A8B9", "billingAccounts/01A2B3-C4D5E6-F7A8B9/commitments/cloudsql-spend-1yr",
-               "Cloud SQL spend-based CUD 1yr", "Spend-based Committed Use Discount", "Spend", ("Cloud SQL",),
-               _D("0.25")),
+               "Usage", "Virtual Machines", _D("0.40")),
+    Commitment(_AZ_EU, "/subscriptions/c7e9a1b3-d5f7-4092-b4d6-f8a0c2e4a6b8", None,
+               "/providers/Microsoft.BillingBenefits/savingsPlanOrders/0c2e4a6b-8d1f-4a3c-9e5b-7f1d3b5a7c9e"
+               "/savingsPlans/5a7c9e1b-3d5f-4b2a-8c6e-0a2c4e6f8b0d", "Compute savings plan EU 3yr", "Savings Plan",
+               "Spend", "Virtual Machines", _D("0.30")),
+    Commitment("01A2B3-C4D5E6-F7A8B9", "acme-prod-381204", "us-central1",
+               "projects/acme-prod-381204/regions/us-central1/commitments/cud-n2-3yr", "n2 resource-based CUD 3yr",
+               "Committed Use Discount", "Usage", "Compute Engine", _D("0.46")),
+    Commitment("01A2B3-C4D5E6-F7A8B9", "acme-prod-381204", None,
+               "billingAccounts/01A2B3-C4D5E6-F7A8B9/commitments/cloudsql-spend-1yr", "Cloud SQL spend-based CUD 1yr",
+               "Spend-based Committed Use Discount", "Spend", "Cloud SQL", _D("0.25")),
 )
 
 # Tag vocabulary. Key variants are deliberate: a tag-cleaning feature is expected to merge them.

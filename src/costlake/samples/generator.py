@@ -41,23 +41,23 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("CapacityReservationStatus", "NULL::VARCHAR"),
     ("ChargeCategory", "kind"),
     ("ChargeClass", "NULL::VARCHAR"),
-    ("ChargeDescription", "CASE kind WHEN 'Usage' THEN CASE WHEN cd_status = 'Unused' "
-                          "THEN 'Unused commitment: ' || cd_name ELSE sku_description END "
-                          "WHEN 'Purchase' THEN cd_name || ' - recurring fee' WHEN 'Tax' THEN tax_description "
-                          "WHEN 'Credit' THEN credit_description ELSE 'Service level agreement refund' END"),
-    ("ChargeFrequency", "CASE kind WHEN 'Usage' THEN 'Usage-Based' WHEN 'Purchase' THEN 'Recurring' "
-                        "WHEN 'Tax' THEN 'Recurring' ELSE 'One-Time' END"),
+    ("ChargeDescription", ("CASE kind WHEN 'Usage' THEN CASE WHEN cd_status = 'Unused' "
+                           "THEN 'Unused commitment: ' || cd_name ELSE sku_description END "
+                           "WHEN 'Purchase' THEN cd_name || ' - recurring fee' WHEN 'Tax' THEN tax_description "
+                           "WHEN 'Credit' THEN credit_description ELSE 'Service level agreement refund' END")),
+    ("ChargeFrequency", ("CASE kind WHEN 'Usage' THEN 'Usage-Based' WHEN 'Purchase' THEN 'Recurring' "
+                         "WHEN 'Tax' THEN 'Recurring' ELSE 'One-Time' END")),
     ("ChargePeriodEnd", "{ts:cp_end}"),
     ("ChargePeriodStart", "{ts:cp_start}"),
     ("CommitmentDiscountCategory", "CASE WHEN has_cd THEN cd_category END"),
     ("CommitmentDiscountId", "CASE WHEN has_cd THEN cd_id END"),
     ("CommitmentDiscountName", "CASE WHEN has_cd THEN cd_name END"),
-    ("CommitmentDiscountQuantity", "CASE WHEN NOT has_cd THEN NULL WHEN cd_category = 'Usage' THEN {qty:pq_u} "
-                                   "WHEN kind = 'Purchase' THEN {money:billed_u} ELSE {money:effective_u} END"),
+    ("CommitmentDiscountQuantity", ("CASE WHEN NOT has_cd THEN NULL WHEN cd_category = 'Usage' THEN {qty:pq_u} "
+                                    "WHEN kind = 'Purchase' THEN {money:billed_u} ELSE {money:effective_u} END")),
     ("CommitmentDiscountStatus", "cd_status"),
     ("CommitmentDiscountType", "CASE WHEN has_cd THEN cd_type END"),
-    ("CommitmentDiscountUnit", "CASE WHEN NOT has_cd THEN NULL WHEN cd_category = 'Usage' THEN pricing_unit "
-                               "ELSE currency END"),
+    ("CommitmentDiscountUnit", ("CASE WHEN NOT has_cd THEN NULL WHEN cd_category = 'Usage' THEN pricing_unit "
+                                "ELSE currency END")),
     ("ConsumedQuantity", "CASE WHEN consumed THEN {qty:qty_u * consumed_per_pricing} END"),
     ("ConsumedUnit", "CASE WHEN consumed THEN consumed_unit END"),
     ("ContractedCost", "{money:amount_u}"),
@@ -76,8 +76,8 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("PricingUnit", "CASE WHEN priced THEN pricing_unit END"),
     ("ProviderName", "provider"),
     ("PublisherName", "publisher"),
-    ("RegionId", "CASE WHEN priced THEN region_id END"),
-    ("RegionName", "CASE WHEN priced THEN region_name END"),
+    ("RegionId", "CASE WHEN on_commitment THEN cd_region_id WHEN priced THEN region_id END"),
+    ("RegionName", "CASE WHEN on_commitment THEN cd_region_name WHEN priced THEN region_name END"),
     ("ResourceId", "CASE WHEN on_commitment THEN cd_id WHEN kind = 'Usage' THEN resource_id END"),
     ("ResourceName", "CASE WHEN on_commitment THEN cd_name WHEN kind = 'Usage' THEN resource_name END"),
     ("ResourceType", "CASE WHEN on_commitment THEN cd_type WHEN kind = 'Usage' THEN resource_type END"),
@@ -87,11 +87,11 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("SkuId", "CASE WHEN priced THEN sku_id END"),
     ("SkuMeter", "CASE WHEN priced THEN sku_meter END"),
     ("SkuPriceDetails", "CASE WHEN priced THEN sku_price_details END"),
-    ("SkuPriceId", "CASE WHEN priced THEN sku_id || '.' || "
-                   "CASE WHEN kind = 'Purchase' THEN 'CommitmentFee' ELSE pricing_category END END"),
-    ("SubAccountId", "sub_id"),
-    ("SubAccountName", "sub_name"),
-    ("SubAccountType", "sub_type"),
+    ("SkuPriceId", ("CASE WHEN priced THEN sku_id || '.' || "
+                    "CASE WHEN kind = 'Purchase' THEN 'CommitmentFee' ELSE pricing_category END END")),
+    ("SubAccountId", "CASE WHEN on_commitment THEN cd_sub_id ELSE sub_id END"),
+    ("SubAccountName", "CASE WHEN on_commitment THEN cd_sub_name ELSE sub_name END"),
+    ("SubAccountType", "CASE WHEN on_commitment THEN cd_sub_type ELSE sub_type END"),
     ("Tags", "CASE WHEN consumed THEN tags END"),
 )
 FOCUS_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)

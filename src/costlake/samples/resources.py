@@ -47,7 +47,8 @@ def build_resources(seed: int) -> list[Resource]:
     for sub in cat.SUB_ACCOUNTS:
         account = accounts[sub.billing_account]
         for sku in (k for k in cat.SKUS if providers[k.service] == account.provider):
-            commitments = [c for c in cat.COMMITMENTS if c.billing_account == account.id and sku.service in c.services]
+            commitments = [c for c in cat.COMMITMENTS
+                           if sku.committable and c.billing_account == account.id and c.service == sku.service]
             # Rows per SKU follow its spend share divided by the cost of one row, so hourly compute dominates the
             # row count (as in real exports) without dominating the spend.
             mean_row_cost = (sku.qty_range[0] + sku.qty_range[1]) / 2 * float(sku.list_price_usd)
@@ -102,11 +103,13 @@ def _units(value: Decimal) -> int:
 def resource_table(resources: list[Resource]) -> pa.Table:
     """One row per resource with the columns the row SQL reads (prices in integer units of 1e-10)."""
     services = {s.name: s for s in cat.SERVICES}
+    subs = {s.id: s for s in cat.SUB_ACCOUNTS}
     rows = []
     for idx, r in enumerate(resources):
         sku, account, c = r.sku, r.account, r.commitment
         provider = cat.PROVIDERS[account.provider]
         service = services[sku.service]
+        owner = subs[c.sub_account] if c else None
         contracted_usd = sku.list_price_usd * (SPOT_FACTOR if r.spot else 1 - account.negotiated_discount)
         rows.append({
             "res": idx,
@@ -128,6 +131,9 @@ def resource_table(resources: list[Resource]) -> pa.Table:
             "resource_id": r.resource_id, "resource_name": r.name, "resource_type": sku.resource_type, "tags": r.tags,
             "cd_id": c.id if c else None, "cd_name": c.name if c else None, "cd_type": c.type if c else None,
             "cd_category": c.category if c else None,
+            "cd_sub_id": owner.id if owner else None, "cd_sub_name": owner.name if owner else None,
+            "cd_sub_type": owner.type if owner else None, "cd_region_id": c.region if c else None,
+            "cd_region_name": provider.regions[c.region] if c and c.region else None,
             "cd_keep": int((1 - c.discount) * KEEP_SCALE) if c else None,
         })
     ints = {"res", "consumed_per_pricing", "list_p", "contracted_p", "list_p_usd", "contracted_p_usd", "cd_keep"}

@@ -21,6 +21,7 @@ from costlake.settings import Settings
 from costlake.sources.registry import READERS
 from costlake.storage import StorageError, list_files
 from costlake.store import Lake, StagedWrite
+from costlake.streams import prefetch
 from costlake.sync.lease import LeaseKeeper
 from costlake.sync.plan import plan_sync
 
@@ -79,7 +80,7 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
                 window_months=source.window_months,
                 initial_backfill_months=settings.initial_backfill_months,
             )
-            batches = READERS[source.format](files, settings, plan.read_range)
+            batches = prefetch(READERS[source.format](files, settings, plan.read_range))
             staged = context.lake.stage(source.tenant_id, source.id, run.id, batches)
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             warnings = _warnings(staged, plan.scope, loaded_before)
