@@ -9,13 +9,17 @@ from costlake.sources.duckdb_io import connect
 from costlake.store import Lake
 
 
-def billed_by_month(settings: Settings, tenant_id: str, source_id: str | None = None) -> dict[str, Decimal]:
-    """Sum(BilledCost) per billing month (USD only, as the tests write), read with DuckDB."""
+def billed_by_month(
+    settings: Settings, tenant_id: str, source_id: str | None = None, currency: str | None = None
+) -> dict[str, Decimal]:
+    """Sum(BilledCost) per billing month, read with DuckDB (all currencies unless one is named)."""
     files = Lake(settings).data_files(tenant_id)
     if not files:
         return {}
     connection = connect(settings, files)
-    where = "WHERE x_SourceId = $source" if source_id else ""
+    conditions = ["x_SourceId = $source"] if source_id else []
+    conditions += ["BillingCurrency = $currency"] if currency else []
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     query = (
         "SELECT x_BillingMonth, sum(BilledCost)::VARCHAR FROM read_parquet($files, hive_partitioning = true) "
         f"{where} GROUP BY 1 ORDER BY 1"
@@ -23,5 +27,7 @@ def billed_by_month(settings: Settings, tenant_id: str, source_id: str | None = 
     params: dict[str, object] = {"files": files}
     if source_id:
         params["source"] = source_id
+    if currency:
+        params["currency"] = currency
     rows = connection.execute(query, params).fetchall()
     return {month: Decimal(total) for month, total in rows}

@@ -131,6 +131,13 @@ def test_tenant_update_sets_allowed_prefixes_by_name_or_id(tenant: dict[str, Any
     assert ok("tenant", "update", tenant["id"], "--allow-uri-prefix", "s3://x")["allowed_uri_prefixes"] == ["s3://x"]
 
 
+def test_tenant_update_refuses_prefixes_that_are_not_object_store_uris(tenant: dict[str, Any]) -> None:
+    for bad in ("/etc", "s3://bucket/*.parquet", "http://internal-host/x"):
+        message = one_line_error(cli("tenant", "update", "acme", "--allow-uri-prefix", bad))
+        assert bad.split("/")[0] in message or bad in message, message
+    assert ok("tenant", "list")[0]["allowed_uri_prefixes"] == []
+
+
 def test_token_is_shown_once_never_listed_and_revocable(tenant: dict[str, Any], client) -> None:  # type: ignore[no-untyped-def]
     created = ok("token", "create", "--tenant", "acme", "--role", "admin", "--name", "ci")
     assert set(created) == {"id", "tenant_id", "role", "name", "token"}

@@ -56,8 +56,9 @@ def csv_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def con(parquet_files: list[Path]) -> duckdb.DuckDBPyConnection:
-    """DuckDB over the Parquet sample as view `f` (timestamps compared as text: no pytz needed)."""
+    """DuckDB over the Parquet sample as view `f`; timestamps are read back as UTC text (fetching them needs pytz)."""
     c = duckdb.connect()
+    c.execute("SET TimeZone = 'UTC'")
     files = ", ".join(f"'{p}'" for p in parquet_files)
     c.execute(f"CREATE VIEW f AS SELECT * FROM read_parquet([{files}], hive_partitioning = false)")
     return c
@@ -102,6 +103,12 @@ def test_billing_and_charge_periods(con: duckdb.DuckDBPyConnection, parquet_file
     assert bad == [(0,)]
     lengths = {r[0] for r in rows(con, "SELECT DISTINCT (ChargePeriodEnd - ChargePeriodStart)::VARCHAR FROM f")}
     assert {"01:00:00", "1 day"} <= lengths  # hourly and daily usage, plus whole-month tax
+    # Rows come in charge-period order within each file, as a provider writes them.
+    unordered = rows(con, f"""SELECT count(*) FROM (
+        SELECT ChargePeriodStart::DATE AS d, lag(ChargePeriodStart::DATE) OVER (ORDER BY file_row_number) AS prev
+        FROM read_parquet('{parquet_files[4]}', file_row_number = true) WHERE ChargeCategory = 'Usage')
+        WHERE d < prev""")
+    assert unordered == [(0,)]
 
 
 def test_rerun_replaces_own_output_only(tmp_path: Path) -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.sources.registry import FORMATS, PROVIDERS
+from costlake.text import utc_text
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-UtcDatetime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str)]
+UtcDatetime = Annotated[datetime, PlainSerializer(utc_text, return_type=str)]
 Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
 Format = Literal[FORMATS]  # type: ignore[valid-type]
 WindowMonths = Annotated[int, Field(ge=1, le=36)]

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from costlake.catalog.database import Catalog
 from costlake.catalog.models import ApiToken, Tenant, utcnow
 from costlake.errors import Conflict, InvalidInput, NotFound
+from costlake.storage import UnsupportedUriError, parse_uri
 
 ROLES = ("admin", "member")
 _TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -67,6 +68,21 @@ def resolve_tenant(catalog: Catalog, ref: str) -> Tenant:
 
 
 def set_allowed_uri_prefixes(catalog: Catalog, ref: str, prefixes: list[str]) -> Tenant:
+    """Object-store prefixes whose files the server may read for this tenant with its own identity."""
+    normalized = []
+    for prefix in prefixes:
+        try:
+            location = parse_uri(prefix)
+        except UnsupportedUriError as error:
+            raise InvalidInput("allow_uri_prefix", str(error)) from None
+        if location.scheme == "file" or location.has_glob:
+            raise InvalidInput(
+                "allow_uri_prefix",
+                f"{prefix!r}: allowed prefixes are object-store URIs without globs (s3://bucket/prefix); "
+                "local folders are opened to tenants with COSTLAKE_ALLOWED_LOCAL_ROOTS",
+            )
+        normalized.append(location.uri.rstrip("/"))
+    prefixes = normalized
     tenant = resolve_tenant(catalog, ref)
     with catalog.session() as session:
         stored = session.get_one(Tenant, tenant.id)

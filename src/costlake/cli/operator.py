@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from costlake.catalog import tenants as tenant_rows
 from costlake.catalog.models import ApiToken, Tenant
 from costlake.cli.common import TenantOption, current_settings
 from costlake.cli.output import Output, OutputOption, emit
+from costlake.text import utc_text
 
 tenant_app = typer.Typer(help="Tenants (operator: local catalog, no token).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens of a tenant (operator: local catalog, no token).", no_args_is_help=True)
@@ -37,8 +38,7 @@ def _catalog() -> Iterator[Catalog]:
 
 
 def _utc(moment: datetime | None) -> str | None:
-    # The API's timestamp form, so operator and API output read the same.
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if moment is None else utc_text(moment)
 
 
 def _tenant(tenant: Tenant, *, prefixes: bool = True) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.errors import CostlakeError
-from costlake.money import money_text
+from costlake.text import money_text
 from costlake.settings import Settings
 from costlake.sources.registry import READERS
 from costlake.storage import StorageError, list_files

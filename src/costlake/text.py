@@ -1,0 +1,17 @@
+"""How money and moments are written for people and clients: exact, unambiguous, one format everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+
+def money_text(amount: Decimal) -> str:
+    """Plain notation (never "1E+2"), exact, at least two decimals."""
+    whole, _, fraction = format(amount.normalize(), "f").partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def utc_text(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, e.g. 2026-11-23T13:05:01.123456Z."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
