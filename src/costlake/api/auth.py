@@ -34,6 +34,11 @@ class Principal:
 
 OPERATOR = Principal(tenant_id=None, role="operator")
 _bearer = HTTPBearer(auto_error=False, description="An API token from `costlake token create`")
+# The console keeps the signed-in token in an HTTP-only, SameSite=Strict cookie. Cookie-authenticated requests
+# that change something must also carry this header, which a cross-site form or script cannot add.
+SESSION_COOKIE = "costlake_session"
+CONSOLE_HEADER = "X-Costlake-Console"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_services(request: Request) -> Services:
@@ -43,17 +48,29 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def _presented_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is not None:
+        return credentials.credentials if credentials.scheme.lower() == "bearer" else None
+    session = request.cookies.get(SESSION_COOKIE)
+    if session and request.method not in _SAFE_METHODS and request.headers.get(CONSOLE_HEADER) != "1":
+        raise Forbidden(f"a signed-in console request that changes data must send the {CONSOLE_HEADER}: 1 header")
+    return session
+
+
 def get_principal(
-    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     unauthorized = HTTPException(
         status_code=401,
         detail="missing or invalid API token; send `Authorization: Bearer <token>` with a token from `costlake token create`",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    secret = _presented_token(request, credentials)
+    if secret is None:
         raise unauthorized
-    token = authenticate(services.catalog, credentials.credentials)
+    token = authenticate(services.catalog, secret)
     if token is None:
         raise unauthorized
     return Principal(tenant_id=token.tenant_id, role=token.role, token_id=token.id)

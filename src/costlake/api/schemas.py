@@ -110,3 +110,69 @@ class Me(BaseModel):
 def changes_of(update: SourceUpdate) -> dict[str, Any]:
     """Only the fields the request named: omitted fields stay as they are."""
     return {name: getattr(update, name) for name in update.model_fields_set if name != "validate_uri"}
+
+
+class CostRowOut(BaseModel):
+    """One row: `period`, one field per group_by name (e.g. "ServiceName", "tag:team"), `cost`, `currency`, `other`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    period: str | None
+    cost: str
+    currency: str
+    other: bool
+
+
+class CostQueryResult(BaseModel):
+    rows: list[CostRowOut]
+    totals: dict[str, str]
+    elapsed_ms: float
+
+
+class DimensionOut(BaseModel):
+    name: str
+    label: str
+
+
+class TagKeyOut(BaseModel):
+    key: str
+    coverage: float = Field(description="Share of cost (absolute EffectiveCost) on rows carrying the key")
+
+
+class DimensionsOut(BaseModel):
+    dimensions: list[DimensionOut]
+    tag_keys: list[TagKeyOut]
+
+
+class DimensionValueOut(BaseModel):
+    value: str
+    costs: dict[str, str]
+
+
+class DimensionValuesOut(BaseModel):
+    values: list[DimensionValueOut]
+    next_cursor: str | None
+
+
+class MonthHealthOut(BaseModel):
+    month: str
+    rows: int
+    billed_cost: dict[str, str]
+
+
+class SourceHealthOut(BaseModel):
+    id: str
+    name: str
+    provider: str
+    format: str
+    enabled: bool
+    status: str | None
+    last_success_at: UtcDatetime | None
+    last_error: str | None
+    freshness: str | None = Field(description="Latest ChargePeriodEnd in the store for this source")
+    stale: bool
+    months: list[MonthHealthOut]
+
+
+class DataHealthOut(BaseModel):
+    sources: list[SourceHealthOut]

@@ -1,7 +1,7 @@
 """Deterministic FOCUS 1.2 sample export, laid out the way a provider writes its billing files.
 
 Two stages keep it fast and reproducible:
-1. `resources.py` expands the catalog into a few thousand resources and a weighted pick table (seeded Python).
+1. `resources.py` expands the catalog into several hundred resources and a weighted pick table (seeded Python).
 2. DuckDB generates the rows with `range()`. Every per-row draw is `hash(row, seed, k)`, never `random()`, whose
    sequence depends on thread scheduling; money is integer arithmetic in units of 1e-10, written as DECIMAL(38,10);
    `COPY ... TO` writes each file. The same inputs give the same bytes.

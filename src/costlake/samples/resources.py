@@ -1,6 +1,6 @@
 """Expand the catalog into concrete resources and a weighted pick table for the SQL row generator.
 
-Done in Python because it is small (a few thousand resources) and needs per-resource consistency: the same
+Done in Python because it is small (under a thousand resources) and needs per-resource consistency: the same
 ResourceId must always come with the same region, zone, name and tags, whichever row or SKU bills it.
 """
 

@@ -1,0 +1,133 @@
+"""Running cost queries with DuckDB over the current Parquet files of a tenant's Delta table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from deltalake import DeltaTable
+
+from costlake.query.model import DIMENSIONS, CostQuery
+from costlake.query.scope import Scope
+from costlake.query.sql import Params, cost_query_sql, dimension_expression
+from costlake.settings import Settings
+from costlake.sources.duckdb_io import connect
+from costlake.store import Lake
+
+# Partition values are text; without this DuckDB would guess types from the folder names.
+_SCAN = "read_parquet($files, hive_partitioning = true, hive_types = {'x_SourceId': VARCHAR, 'x_BillingMonth': VARCHAR})"
+
+
+@dataclass
+class CostRow:
+    period: str | None
+    groups: list[Any]
+    currency: str
+    cost: Decimal
+    other: bool
+
+
+class CostReader:
+    """One DuckDB database per process; each query runs on its own cursor, so threads don't share results."""
+
+    def __init__(self, settings: Settings, lake: Lake) -> None:
+        self._lake = lake
+        self._connection = connect(settings, [settings.lake_root])
+        self._connection.execute("SET parquet_metadata_cache = true")
+        self._tables: dict[str, DeltaTable] = {}
+        self._lock = threading.Lock()
+
+    def files(self, tenant_id: str) -> list[str]:
+        """The table's current files; the log is re-read incrementally, so a new sync shows at once."""
+        with self._lock:
+            table = self._tables.get(tenant_id)
+            if table is None:
+                table = self._lake.open_table(tenant_id)
+                if table is None:
+                    return []
+                self._tables[tenant_id] = table
+            else:
+                table.update_incremental()
+            return table.file_uris()
+
+    def _run(self, scope: Scope, sql: str, params: Params) -> list[tuple[Any, ...]]:
+        files = self.files(scope.tenant_id)
+        if not files:
+            return []
+        params.values["files"] = files
+        cursor = self._connection.cursor()
+        try:
+            return cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values).fetchall()
+        finally:
+            cursor.close()
+
+    def costs(self, query: CostQuery, scope: Scope) -> tuple[list[CostRow], float]:
+        """Rows per period, group and currency; and how long the engine took, in milliseconds."""
+        started = time.perf_counter()
+        params = Params()
+        sql = cost_query_sql(query, scope.conditions(params), params)
+        rows = self._run(scope, sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params)
+        width = len(query.group_by)
+        result = [
+            CostRow(
+                period=row[0].isoformat() if row[0] is not None else None,
+                groups=list(row[1 : 1 + width]),
+                currency=row[1 + width],
+                cost=row[2 + width],
+                other=bool(row[3 + width]),
+            )
+            for row in rows
+        ]
+        return result, (time.perf_counter() - started) * 1000
+
+    def dimension_values(
+        self, scope: Scope, dimension: str, *, search: str | None, limit: int, offset: int
+    ) -> list[tuple[Any, dict[str, Decimal]]]:
+        """Values of a dimension, largest cost first (ranked on the sum across currencies, shown per currency)."""
+        params = Params()
+        expression = dimension_expression(dimension, params)
+        where = [*scope.conditions(params), f"{expression} IS NOT NULL"]
+        if search:
+            where.append(f"contains(lower(CAST({expression} AS VARCHAR)), {params.bind(search.lower())})")
+        sql = (
+            f"SELECT value, list(currency ORDER BY currency), list(cost ORDER BY currency) FROM ("
+            f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
+            f"WHERE {' AND '.join(where)} GROUP BY ALL) GROUP BY value "
+            f"ORDER BY sum(abs(cost)) DESC, value LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}"
+        )
+        return [
+            (value, {currency: cost for currency, cost in zip(currencies, costs, strict=True) if currency})
+            for value, currencies, costs in self._run(scope, sql, params)
+        ]
+
+    def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
+        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it."""
+        params = Params()
+        where = " AND ".join(scope.conditions(params))
+        sql = (
+            "SELECT key, coverage FROM ("
+            f"SELECT unnest(map_keys(Tags)) AS key, sum(abs(EffectiveCost)) AS tagged FROM costs WHERE {where} GROUP BY key"
+            f") CROSS JOIN (SELECT sum(abs(EffectiveCost)) AS total FROM costs WHERE {where}) "
+            ", LATERAL (SELECT CASE WHEN total = 0 THEN 0 ELSE CAST(tagged / total AS DOUBLE) END AS coverage) "
+            "ORDER BY coverage DESC, key"
+        )
+        return [(key, round(coverage, 4)) for key, coverage in self._run(scope, sql, params)]
+
+    def months_by_source(self, scope: Scope) -> list[tuple[str, str, str, int, Decimal, Any]]:
+        """(source id, billing month, currency, rows, Sum(BilledCost), latest ChargePeriodEnd as text)."""
+        params = Params()
+        sql = (
+            "SELECT x_SourceId, x_BillingMonth, BillingCurrency, count(*), sum(BilledCost), "
+            "strftime(max(ChargePeriodEnd), '%Y-%m-%dT%H:%M:%SZ') "
+            f"FROM costs WHERE {' AND '.join(scope.conditions(params))} GROUP BY ALL ORDER BY 1, 2, 3"
+        )
+        return [tuple(row) for row in self._run(scope, sql, params)]  # type: ignore[misc]
+
+
+def dimension_catalog() -> list[dict[str, str]]:
+    return [{"name": name, "label": label} for name, (_, label) in DIMENSIONS.items()]
+
+

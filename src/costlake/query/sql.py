@@ -1,0 +1,89 @@
+"""SQL text from validated queries. Column names come only from the allowlist in model.py; anything a caller
+typed (filter values, tag keys, search text) is a bound parameter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from costlake.months import add_months, month_of
+from costlake.query.model import DIMENSIONS, TAG_PREFIX, CostQuery, Filter, start_of_day
+
+
+@dataclass
+class Params:
+    """Named parameters collected while SQL is built."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+def dimension_expression(dimension: str, params: Params) -> str:
+    if dimension.startswith(TAG_PREFIX):
+        return f"Tags[{params.bind(dimension[len(TAG_PREFIX):])}]"
+    return DIMENSIONS[dimension][0]
+
+
+def filter_condition(condition: Filter, params: Params) -> str:
+    expression = dimension_expression(condition.dimension, params)
+    if condition.op == "missing":
+        return f"{expression} IS NULL"
+    if condition.op == "eq":
+        return f"{expression} = {params.bind(condition.values[0])}"
+    if condition.op == "ne":
+        return f"{expression} IS DISTINCT FROM {params.bind(condition.values[0])}"
+    if condition.op == "in":
+        return f"list_contains({params.bind(condition.values)}, {expression})"
+    if condition.op == "not_in":
+        return f"({expression} IS NULL OR NOT list_contains({params.bind(condition.values)}, {expression}))"
+    matches = [f"contains(lower({expression}), {params.bind(value.lower())})" for value in condition.values]
+    return f"({' OR '.join(matches)})"
+
+
+def time_range(query: CostQuery, params: Params) -> list[str]:
+    if query.time_basis == "billing":
+        # Billing months whose first day falls in [start, end): the months a sync run reports.
+        first, after_last = (month_of(day) if day.day == 1 else add_months(month_of(day), 1) for day in (query.start, query.end))
+        return [f"x_BillingMonth >= {params.bind(first)}", f"x_BillingMonth < {params.bind(after_last)}"]
+    return [
+        f"ChargePeriodStart >= {params.bind(start_of_day(query.start))}",
+        f"ChargePeriodStart < {params.bind(start_of_day(query.end))}",
+    ]
+
+
+def period_expression(query: CostQuery) -> str:
+    if query.granularity == "none":
+        return "CAST(NULL AS DATE)"
+    if query.time_basis == "billing":
+        return "CAST(x_BillingMonth || '-01' AS DATE)"
+    # The session time zone is UTC, so buckets are UTC days, ISO weeks (Mondays) and months.
+    return f"CAST(date_trunc('{query.granularity}', ChargePeriodStart) AS DATE)"
+
+
+def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params, table: str = "costs") -> str:
+    """One statement: filter, bucket, group per currency, and fold all but the top N groups into "other"."""
+    groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
+    names = [f"g{i}" for i in range(len(query.group_by))]
+    where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
+    base = (
+        f"SELECT {period_expression(query)} AS period, {', '.join([*groups, ''])}"
+        f"BillingCurrency AS currency, sum({query.metric}) AS cost "
+        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY ALL"
+    )
+    if query.top is None or not names:
+        return f"SELECT period, {', '.join([*names, ''])}currency, cost, false AS other FROM ({base})"
+    group_list = ", ".join(names)
+    ranked = (
+        f"SELECT *, dense_rank() OVER (PARTITION BY currency ORDER BY group_total DESC, {group_list}) AS rank "
+        f"FROM (SELECT *, sum(cost) OVER (PARTITION BY currency, {group_list}) AS group_total FROM ({base}))"
+    )
+    top = params.bind(query.top)
+    kept = ", ".join(f"CASE WHEN rank <= {top} THEN {name} END AS {name}" for name in names)
+    return (
+        f"SELECT period, {kept}, currency, sum(cost) AS cost, rank > {top} AS other "
+        f"FROM ({ranked}) GROUP BY ALL"
+    )
