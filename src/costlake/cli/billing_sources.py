@@ -14,7 +14,7 @@ from urllib.parse import quote
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from costlake.cli.client import ApiClient, Connection
+from costlake.cli.client import ApiClient, api_for
 from costlake.cli.common import TenantOption
 from costlake.cli.output import Output, OutputOption, emit, stderr
 from costlake.errors import CostlakeError
@@ -79,13 +79,6 @@ def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> 
     return run
 
 
-@contextmanager
-def _api(ctx: typer.Context) -> Iterator[ApiClient]:
-    connection: Connection = ctx.obj
-    with connection.open() as api:
-        yield api
-
-
 def _given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -115,14 +108,14 @@ def add(
         body["enabled"] = False
     if no_validate:
         body["validate"] = False
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         emit(api.post(sources_path(tenant), json=body), output)
 
 
 @app.command("list")
 def list_sources(ctx: typer.Context, tenant: TenantOption, output: OutputOption = Output.json) -> None:
     """The tenant's billing sources."""
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         emit(api.get(sources_path(tenant)), output, columns=SOURCE_COLUMNS)
 
 
@@ -149,7 +142,7 @@ def sync(
     waits for the sync to finish before it exits, since nothing else would finish it. Use --wait to print the run
     as it ended.
     """
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         path = source_path(api, tenant, source_id)
         run = api.post(f"{path}/sync", json={"from": from_.date().isoformat()} if from_ else None)
         if wait:
@@ -181,12 +174,12 @@ def update(
         ctx.fail("nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format")
     if no_validate:
         body["validate"] = False
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         emit(api.put(source_path(api, tenant, source_id), json=body), output)
 
 
 def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool, output: Output) -> None:
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         emit(api.put(source_path(api, tenant, source_id), json={"enabled": enabled}), output)
 
 
@@ -218,7 +211,7 @@ def remove(
 
     Asks for confirmation; without a terminal to ask on, it refuses unless --auto-approve is given.
     """
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         path = source_path(api, tenant, source_id)
         found = api.get(path)
         if not auto_approve:
@@ -245,7 +238,7 @@ def syncs(
     output: OutputOption = Output.json,
 ) -> None:
     """The source's sync runs, newest first."""
-    with _api(ctx) as api:
+    with api_for(ctx) as api:
         emit(
             api.get(f"{source_path(api, tenant, source_id)}/syncs", limit=limit, cursor=cursor),
             output,

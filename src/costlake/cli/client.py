@@ -105,3 +105,11 @@ class Connection:
 
         # As a context manager it runs the app's lifespan; leaving it waits for syncs still running.
         return TestClient(create_app(current_settings(), operator=True), raise_server_exceptions=False)
+
+
+@contextmanager
+def api_for(ctx: typer.Context) -> Iterator[ApiClient]:
+    """The API client for a command, from the connection the root command set up."""
+    connection: Connection = ctx.obj
+    with connection.open() as api:
+        yield api

@@ -1,0 +1,106 @@
+"""`costlake costs query` and `costlake data-health`: the explorer and the health page, in a terminal."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import typer
+
+from costlake.cli.client import api_for
+from costlake.cli.common import TenantOption
+from costlake.cli.output import Output, emit
+from costlake.errors import CostlakeError
+
+app = typer.Typer(help="Explore costs across every billing source.", no_args_is_help=True)
+
+
+class QueryOutput(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _tenant_path(tenant: str) -> str:
+    return f"/api/v1/tenants/{quote(tenant, safe='')}"
+
+
+def _filter(text: str) -> dict[str, Any]:
+    """DIMENSION=VALUE (eq), DIMENSION!=VALUE (ne), DIMENSION=A,B (in), DIMENSION~TEXT (contains), DIMENSION= (missing)."""
+    for separator, op in (("!=", "ne"), ("~", "contains"), ("=", "eq")):
+        if separator in text:
+            dimension, _, value = text.partition(separator)
+            if op == "eq" and value == "":
+                return {"dimension": dimension, "op": "missing", "values": []}
+            values = value.split(",")
+            if op == "eq" and len(values) > 1:
+                op = "in"
+            elif op == "ne" and len(values) > 1:
+                op = "not_in"
+            return {"dimension": dimension, "op": op, "values": values}
+    raise typer.BadParameter(f"{text!r}: use DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B or DIMENSION~TEXT", param_hint="--filter")
+
+
+@app.command("query")
+def query(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (default: two months ago).")] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day after the last (exclusive).")] = None,
+    group_by: Annotated[list[str] | None, typer.Option(help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
+    granularity: Annotated[str, typer.Option(help="day, week, month or none.")] = "month",
+    metric: Annotated[str, typer.Option(help="EffectiveCost, BilledCost, ListCost or ContractedCost.")] = "EffectiveCost",
+    time_basis: Annotated[str, typer.Option(help="charge (ChargePeriodStart) or billing (billing month).")] = "charge",
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
+    output: Annotated[QueryOutput, typer.Option("--output", "-o")] = QueryOutput.table,
+) -> None:
+    """Costs by time and dimension. Currencies are never added together: each row and total has its own."""
+    body: dict[str, Any] = {
+        "metric": metric,
+        "granularity": granularity,
+        "time_basis": time_basis,
+        "group_by": group_by or [],
+        "filters": [_filter(text) for text in filter_ or []],
+        "top": top,
+    }
+    body.update({name: day.date().isoformat() for name, day in (("start", start), ("end", end)) if day is not None})
+    with api_for(ctx) as api:
+        result = api.post(f"{_tenant_path(tenant)}/costs/query", json=body)
+    columns = ["period", *(group_by or []), "cost", "currency"]
+    if output is QueryOutput.json:
+        emit(result, Output.json)
+    elif output is QueryOutput.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=[*columns, "other"], extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "other": str(row["other"]).lower()} for row in result["rows"])
+    else:
+        rows = [{**row, **({name: "(other)" for name in group_by or []} if row["other"] else {})} for row in result["rows"]]
+        totals = [{"period": "total", "cost": cost, "currency": currency} for currency, cost in result["totals"].items()]
+        emit(rows + totals, Output.table, columns=columns)
+
+
+def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Output, typer.Option("--output", "-o")] = Output.table) -> None:
+    """Per billing source: status, last success, freshness, staleness, and rows and billed cost per month."""
+    with api_for(ctx) as api:
+        result = api.get(f"{_tenant_path(tenant)}/data-health")
+    if output is Output.json:
+        emit(result, output)
+        return
+    if not result["sources"]:
+        raise CostlakeError(f"tenant {tenant!r} has no billing sources yet; add one with `costlake billing-source add`")
+    rows = [
+        {
+            **source,
+            "months": {m["month"]: f"{m['rows']} rows, " + ", ".join(f"{c} {v}" for c, v in m["billed_cost"].items()) for m in source["months"]},
+        }
+        for source in result["sources"]
+    ]
+    emit(rows, output, columns=("name", "status", "stale", "last_success_at", "freshness", "months", "last_error"))
