@@ -37,6 +37,7 @@ SOURCE_FIELDS = {
     "region",
     "window_months",
     "enabled",
+    "options",
     "created_at",
     "updated_at",
     "last_status",

@@ -88,20 +88,34 @@ FOCUS_COLUMNS: dict[str, pa.DataType] = dict(
 
 # Columns costlake adds. The last two partition the table: one folder per (source, billing month).
 EXTENSIONS = "x_Extensions"
+# Fixed extension columns that converters fill where an export gives them, so later features (a display
+# currency, tag lineage) need no re-sync: the exchange rate from USD to BillingCurrency, costs in USD, and the
+# origin of each tag (e.g. GCP "label", "project_label", "system_label", "tag").
+EXCHANGE_RATE = "x_ExchangeRateUsdToBilling"
+BILLED_COST_USD = "x_BilledCostInUsd"
+EFFECTIVE_COST_USD = "x_EffectiveCostInUsd"
+TAG_ORIGINS = "x_TagOrigins"
 SYNC_RUN_ID = "x_SyncRunId"
 SOURCE_ID = "x_SourceId"
 BILLING_MONTH = "x_BillingMonth"
 PARTITION_COLUMNS = [SOURCE_ID, BILLING_MONTH]
 
-COSTLAKE_COLUMNS: dict[str, pa.DataType] = {
+CONVERTED_EXTENSIONS: dict[str, pa.DataType] = {
     EXTENSIONS: TAG_MAP,
+    EXCHANGE_RATE: MONEY,
+    BILLED_COST_USD: MONEY,
+    EFFECTIVE_COST_USD: MONEY,
+    TAG_ORIGINS: TAG_MAP,
+}
+COSTLAKE_COLUMNS: dict[str, pa.DataType] = {
+    **CONVERTED_EXTENSIONS,
     SYNC_RUN_ID: pa.string(),
     SOURCE_ID: pa.string(),
     BILLING_MONTH: pa.string(),
 }
 
 # What a source reader yields: FOCUS columns, extensions and the billing month (lineage is added by the sync).
-CONVERTED_SCHEMA = pa.schema([*FOCUS_COLUMNS.items(), (EXTENSIONS, TAG_MAP), (BILLING_MONTH, pa.string())])
+CONVERTED_SCHEMA = pa.schema([*FOCUS_COLUMNS.items(), *CONVERTED_EXTENSIONS.items(), (BILLING_MONTH, pa.string())])
 TABLE_SCHEMA = pa.schema([*FOCUS_COLUMNS.items(), *COSTLAKE_COLUMNS.items()])
 # Data files hold every column but the partition columns, whose values live in the folder names and the log.
 DATA_FILE_SCHEMA = pa.schema([field for field in TABLE_SCHEMA if field.name not in PARTITION_COLUMNS])

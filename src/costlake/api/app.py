@@ -14,6 +14,7 @@ from costlake.api.routes import billing_sources, costs, me
 from costlake.api.services import Services
 from costlake.settings import Settings
 from costlake.sync.scheduler import Scheduler
+from costlake.web import install_console
 
 
 def create_app(settings: Settings, *, operator: bool = False, schedule: bool = False) -> FastAPI:
@@ -37,6 +38,7 @@ def create_app(settings: Settings, *, operator: bool = False, schedule: bool = F
     install_error_handlers(app)
     app.include_router(me.router)
     app.include_router(billing_sources.router)
+    install_console(app)
     app.include_router(costs.router)
     if operator:
         app.dependency_overrides[get_principal] = lambda: OPERATOR

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.sources.registry import FORMATS, PROVIDERS
@@ -14,7 +14,16 @@ from costlake.text import utc_text
 
 UtcDatetime = Annotated[datetime, PlainSerializer(utc_text, return_type=str)]
 Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
-Format = Literal[FORMATS]  # type: ignore[valid-type]
+
+
+def _known_format(name: str) -> str:
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}; use one of: {', '.join(FORMATS)}")
+    return name
+
+
+Format = Annotated[str, AfterValidator(_known_format)]
+Options = Annotated[dict[str, Annotated[str, Field(max_length=1000)]], Field(max_length=50)]
 WindowMonths = Annotated[int, Field(ge=1, le=36)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Uri = Annotated[str, Field(min_length=1, max_length=4000)]
@@ -30,6 +39,7 @@ class SourceCreate(BaseModel):
     region: str | None = None
     window_months: WindowMonths = 2
     enabled: bool = True
+    options: Options = Field(default_factory=dict, description="Format settings, e.g. {\"dataset\": \"amortized\"}")
     validate_uri: bool = Field(default=True, alias="validate", description="List the URI once before saving")
 
 
@@ -43,6 +53,7 @@ class SourceUpdate(BaseModel):
     region: str | None = None
     window_months: WindowMonths | None = None
     enabled: bool | None = None
+    options: Options | None = None
     validate_uri: bool = Field(default=True, alias="validate")
 
 
@@ -55,6 +66,7 @@ class SourceOut(BaseModel):
     region: str | None
     window_months: int
     enabled: bool
+    options: dict[str, str]
     created_at: UtcDatetime
     updated_at: UtcDatetime
     last_status: str | None

@@ -72,6 +72,8 @@ class BillingSource(Base):
     source_uri: Mapped[str] = mapped_column(Text)
     region: Mapped[str | None] = mapped_column(String(100))
     window_months: Mapped[int] = mapped_column(Integer, default=2)
+    # Format settings (e.g. {"dataset": "amortized"}); never secrets.
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # True until a sync succeeds after creation or after source_uri/format changed: that sync is a backfill.
     needs_backfill: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,17 +1,43 @@
-"""Which providers and formats a billing source may name, and the reader behind each format."""
+"""Which providers and formats a billing source may name, and the reader behind each format.
+
+A format is a plug-in: how to find its files under a URI (manifests, deliveries), how to read them into
+canonical batches, and how to recognize a file of it from its header (for `auto`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from costlake.settings import Settings
-from costlake.sources.focus import MonthRange, read_focus
-from costlake.storage import StoredFile
+from costlake.sources.conversion import MonthRange
+from costlake.sources.focus import looks_like_focus, read_focus
+from costlake.storage import StoredFile, list_files
 
-Reader = Callable[[list[StoredFile], Settings, MonthRange], Iterator[pa.RecordBatch]]
+FileSelector = Callable[[str, Settings, Mapping[str, str]], list[StoredFile]]
+Reader = Callable[[list[StoredFile], Settings, MonthRange, Mapping[str, str]], Iterator[pa.RecordBatch]]
+
+
+def every_matching_file(uri: str, settings: Settings, options: Mapping[str, str]) -> list[StoredFile]:
+    return list_files(uri, settings)
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    name: str
+    read: Reader
+    detect: Callable[[list[str]], bool]
+    select_files: FileSelector = every_matching_file
+    options: tuple[str, ...] = field(default=())  # option keys the format understands
+
 
 PROVIDERS = ("aws", "gcp", "azure")
-READERS: dict[str, Reader] = {"focus": read_focus}
-FORMATS = tuple(READERS)
+FORMATS: dict[str, SourceFormat] = {
+    "focus": SourceFormat("focus", lambda files, settings, months, options: read_focus(files, settings, months), looks_like_focus),
+}
+
+
+def register(source_format: SourceFormat) -> None:
+    FORMATS[source_format.name] = source_format

@@ -169,7 +169,7 @@ class Lake:
     @staticmethod
     def _data_columns(rows: pa.RecordBatch, run_id: str) -> pa.Table:
         columns = {name: rows.column(name) for name in schema.FOCUS_COLUMNS}
-        columns[schema.EXTENSIONS] = rows.column(schema.EXTENSIONS)
+        columns.update({name: rows.column(name) for name in schema.CONVERTED_EXTENSIONS})
         columns[schema.SYNC_RUN_ID] = pa.repeat(pa.scalar(run_id, pa.string()), rows.num_rows)
         return pa.Table.from_pydict(columns, schema=schema.DATA_FILE_SCHEMA)
 

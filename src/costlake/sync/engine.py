@@ -18,8 +18,8 @@ from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.errors import CostlakeError
 from costlake.text import money_text
 from costlake.settings import Settings
-from costlake.sources.registry import READERS
-from costlake.storage import StorageError, list_files
+from costlake.sources.registry import FORMATS
+from costlake.storage import StorageError
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
 from costlake.sync.lease import LeaseKeeper
@@ -72,7 +72,8 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
     files_read = 0
     try:
         with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration) as lease:
-            files = list_files(source.source_uri, settings)
+            source_format = FORMATS[source.format]
+            files = source_format.select_files(source.source_uri, settings, source.options)
             files_read = len(files)
             plan = plan_sync(
                 backfill=run.trigger == "backfill",
@@ -80,7 +81,7 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
                 window_months=source.window_months,
                 initial_backfill_months=settings.initial_backfill_months,
             )
-            batches = prefetch(READERS[source.format](files, settings, plan.read_range))
+            batches = prefetch(source_format.read(files, settings, plan.read_range, source.options))
             staged = context.lake.stage(source.tenant_id, source.id, run.id, batches)
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             warnings = _warnings(staged, plan.scope, loaded_before)
