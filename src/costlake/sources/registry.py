@@ -41,3 +41,11 @@ FORMATS: dict[str, SourceFormat] = {
 
 def register(source_format: SourceFormat) -> None:
     FORMATS[source_format.name] = source_format
+
+
+def _register_native_formats() -> None:
+    # Each module registers its formats on import (issue 3: AWS CUR, Azure cost details, GCP billing export).
+    from costlake.sources import aws_cur, azure_cost, gcp_billing  # noqa: F401
+
+
+_register_native_formats()
