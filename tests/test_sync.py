@@ -25,7 +25,7 @@ OLDER = add_months(NOW, -3)
 
 def add_source(client, export: Path, **fields) -> dict:  # type: ignore[no-untyped-def]
     response = client.post(
-        "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(export), **fields}
+        "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(export), "format": "focus", **fields}
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -250,3 +250,28 @@ def test_tenants_tables_are_separate(operator_client, make_tenant, tmp_path, set
     sync(operator_client, add_source(operator_client, export))
     assert billed_by_month(settings, acme.id) == {NOW: Decimal(5)}
     assert billed_by_month(settings, globex.id) == {}
+
+
+def test_auto_detects_focus_and_refuses_an_unknown_export_listing_what_was_expected(operator_client, acme, tmp_path):  # type: ignore[no-untyped-def]
+    export = tmp_path / "export"
+    write_csv(export / "a.csv", [focus_row(NOW, "1")])
+    detected = operator_client.post("/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(export)})
+    assert detected.status_code == 201 and detected.json()["format"] == "focus"
+
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "x.csv").write_text("Foo,Bar\n1,2\n")
+    refused = operator_client.post("/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(tmp_path / "odd")})
+    assert refused.status_code == 422
+    error = refused.json()["detail"][0]
+    assert error["loc"] == ["body", "format"] and "BilledCost" in error["msg"] and "Foo" in error["msg"]
+
+
+def test_auto_without_validation_detects_at_the_first_sync(operator_client, acme, tmp_path):  # type: ignore[no-untyped-def]
+    export = tmp_path / "later"
+    source = operator_client.post(
+        "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(export), "validate": False}
+    ).json()
+    assert source["format"] == "auto"
+    write_csv(export / "a.csv", [focus_row(NOW, "2")])
+    assert sync(operator_client, source)["status"] == "succeeded"
+    assert operator_client.get(f"/api/v1/tenants/acme/billing-sources/{source['id']}").json()["format"] == "focus"

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from costlake.catalog.models import BillingSource, SyncRun
+from costlake.sources.detection import AUTO
 from costlake.sources.registry import FORMATS, PROVIDERS
 from costlake.text import utc_text
 
@@ -17,8 +18,8 @@ Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
 
 
 def _known_format(name: str) -> str:
-    if name not in FORMATS:
-        raise ValueError(f"unknown format {name!r}; use one of: {', '.join(FORMATS)}")
+    if name != AUTO and name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}; use one of: {AUTO}, {', '.join(FORMATS)}")
     return name
 
 
@@ -34,7 +35,7 @@ class SourceCreate(BaseModel):
 
     provider: Provider
     source_uri: Uri
-    format: Format = "focus"
+    format: Format = AUTO
     name: Name | None = None
     region: str | None = None
     window_months: WindowMonths = 2

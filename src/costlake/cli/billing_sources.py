@@ -79,6 +79,21 @@ def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> 
     return run
 
 
+OptionOption = Annotated[
+    list[str] | None, typer.Option("--option", help="A format setting KEY=VALUE, e.g. dataset=amortized. Repeatable.")
+]
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise typer.BadParameter(f"{pair!r}: use KEY=VALUE", param_hint="--option")
+        options[key] = value
+    return options
+
+
 def _given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -92,7 +107,10 @@ def add(
         str,
         typer.Option(help="Where the export is: a local path, s3://, gs://, abfss:// or az://; globs * ** ? allowed."),
     ],
-    format_: Annotated[str, typer.Option("--format", help="The export's format.")] = "focus",
+    format_: Annotated[
+        str, typer.Option("--format", help="The export's format, or auto: detected from the first file's columns.")
+    ] = "auto",
+    option: OptionOption = None,
     name: Annotated[str | None, typer.Option(help="Unique in the tenant; default: derived from the URI.")] = None,
     region: RegionOption = None,
     window_months: WindowOption = None,
@@ -104,6 +122,8 @@ def add(
     body = _given(
         provider=provider, source_uri=source_uri, format=format_, name=name, region=region, window_months=window_months
     )
+    if option:
+        body["options"] = _options(option)
     if disabled:
         body["enabled"] = False
     if no_validate:
@@ -165,13 +185,18 @@ def update(
     format_: Annotated[
         str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")
     ] = None,
+    option: OptionOption = None,
     no_validate: NoValidateOption = False,
     output: OutputOption = Output.json,
 ) -> None:
-    """Change a billing source; only the options given change."""
+    """Change a billing source; only the options given change (--option replaces the whole option set)."""
     body = _given(window_months=window_months, source_uri=source_uri, region=region, name=name, format=format_)
+    if option:
+        body["options"] = _options(option)
     if not body:
-        ctx.fail("nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format")
+        ctx.fail(
+            "nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format, --option"
+        )
     if no_validate:
         body["validate"] = False
     with api_for(ctx) as api:

@@ -14,7 +14,8 @@ from costlake.catalog.runs import running_run
 from costlake.errors import Conflict, InvalidInput
 from costlake.settings import Settings
 from costlake.sources.access import check_files_stay_local, check_uri_access, parse_source_uri
-from costlake.storage import Location, StorageError, list_files
+from costlake.sources.detection import AUTO, detect_format
+from costlake.storage import Location, StorageError, StoredFile, list_files
 from costlake.store import Lake
 
 _GLOB_SEGMENT = re.compile(r"[*?\[]")
@@ -45,10 +46,13 @@ def _unique_name(catalog: Catalog, tenant_id: str, wanted: str) -> str:
     return name
 
 
-def check_source_uri(uri: str, tenant: Tenant, caller: Caller, settings: Settings, *, probe: bool) -> Location:
+def check_source_uri(
+    uri: str, tenant: Tenant, caller: Caller, settings: Settings, *, probe: bool
+) -> tuple[Location, list[StoredFile]]:
     """Parse, apply the access rules, and (when probing) list the URI once so a bad one fails now, not hours later."""
     location = parse_source_uri(uri)
     check_uri_access(location, operator=caller.operator, allowed_prefixes=tenant.allowed_uri_prefixes, settings=settings)
+    files: list[StoredFile] = []
     if probe:
         try:
             files = list_files(uri, settings)
@@ -56,15 +60,23 @@ def check_source_uri(uri: str, tenant: Tenant, caller: Caller, settings: Setting
             raise InvalidInput("source_uri", str(error)) from None
         if location.scheme == "file" and not caller.operator:
             check_files_stay_local([file.uri for file in files], settings)
-    return location
+    return location, files
+
+
+def _resolve_format(wanted: str, files: list[StoredFile], settings: Settings) -> str:
+    """`auto` becomes the detected format when the export could be listed; otherwise the first sync detects it."""
+    return detect_format(files, settings) if wanted == AUTO and files else wanted
 
 
 def create_source(
     catalog: Catalog, settings: Settings, tenant: Tenant, caller: Caller, fields: dict[str, Any], *, validate: bool
 ) -> BillingSource:
-    location = check_source_uri(fields["source_uri"], tenant, caller, settings, probe=validate)
+    location, files = check_source_uri(fields["source_uri"], tenant, caller, settings, probe=validate)
     name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
-    source = BillingSource(tenant_id=tenant.id, **{**fields, "name": name, "source_uri": location.uri})
+    source_format = _resolve_format(fields["format"], files, settings)
+    source = BillingSource(
+        tenant_id=tenant.id, **{**fields, "name": name, "source_uri": location.uri, "format": source_format}
+    )
     return source_rows.insert_source(catalog, source)
 
 
@@ -81,10 +93,15 @@ def update_source(
     source = source_rows.get_source(catalog, tenant.id, source_id)
     if "provider" in changes and changes.pop("provider") != source.provider:
         raise InvalidInput("provider", "provider cannot change; add a new billing source for the other provider")
+    files: list[StoredFile] = []
     if "source_uri" in changes and changes["source_uri"] != source.source_uri:
-        location = check_source_uri(changes["source_uri"], tenant, caller, settings, probe=validate)
+        location, files = check_source_uri(changes["source_uri"], tenant, caller, settings, probe=validate)
         changes["source_uri"] = location.uri
         changes["needs_backfill"] = True
+    if changes.get("format") == AUTO:
+        if not files:
+            files = check_source_uri(changes.get("source_uri", source.source_uri), tenant, caller, settings, probe=validate)[1]
+        changes["format"] = _resolve_format(AUTO, files, settings)
     if "format" in changes and changes["format"] != source.format:
         changes["needs_backfill"] = True
     if changes.get("name") is None:

@@ -31,11 +31,17 @@ class SourceFormat:
     detect: Callable[[list[str]], bool]
     select_files: FileSelector = every_matching_file
     options: tuple[str, ...] = field(default=())  # option keys the format understands
+    signature: str = ""  # the columns `detect` looks for, in words, for error messages
 
 
 PROVIDERS = ("aws", "gcp", "azure")
 FORMATS: dict[str, SourceFormat] = {
-    "focus": SourceFormat("focus", lambda files, settings, months, options: read_focus(files, settings, months), looks_like_focus),
+    "focus": SourceFormat(
+        "focus",
+        lambda files, settings, months, options: read_focus(files, settings, months),
+        looks_like_focus,
+        signature="BilledCost, ChargePeriodStart, BillingCurrency (FOCUS 1.0-1.3)",
+    ),
 }
 
 

@@ -18,8 +18,10 @@ from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.errors import CostlakeError
 from costlake.text import money_text
 from costlake.settings import Settings
+from costlake.catalog.sources import update_source
+from costlake.sources.detection import AUTO, detect_format
 from costlake.sources.registry import FORMATS
-from costlake.storage import StorageError
+from costlake.storage import StorageError, list_files
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
 from costlake.sync.lease import LeaseKeeper
@@ -65,6 +67,14 @@ def _warnings(staged: StagedWrite, scope: list[str], loaded_before: set[str]) ->
     return warnings
 
 
+def _with_detected_format(context: SyncContext, source: BillingSource, settings: Settings) -> BillingSource:
+    """A source added as `auto` before its export existed learns its format at its first sync, and keeps it."""
+    if source.format != AUTO:
+        return source
+    detected = detect_format(list_files(source.source_uri, settings), settings)
+    return update_source(context.catalog, source.tenant_id, source.id, {"format": detected})
+
+
 def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncRun:
     """Carry out a run that start_run created; returns the finished run."""
     settings = context.settings
@@ -72,6 +82,7 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
     files_read = 0
     try:
         with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration) as lease:
+            source = _with_detected_format(context, source, settings)
             source_format = FORMATS[source.format]
             files = source_format.select_files(source.source_uri, settings, source.options)
             files_read = len(files)
