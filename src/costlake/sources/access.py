@@ -55,8 +55,13 @@ def check_files_stay_local(paths: list[str], settings: Settings) -> None:
             raise Forbidden(f"{path} resolves outside COSTLAKE_ALLOWED_LOCAL_ROOTS; symlinks may not leave an allowed root")
 
 
+def _under_prefix(location: Location, prefix: str) -> bool:
+    # BigQuery names nest with dots (project.dataset.table), object stores with slashes.
+    return _under(location.uri, prefix) or (location.scheme == "bq" and location.uri.startswith(prefix.rstrip(".") + "."))
+
+
 def check_cloud_uri(location: Location, allowed_prefixes: list[str]) -> None:
-    if not any(_under(location.uri, prefix) for prefix in allowed_prefixes):
+    if not any(_under_prefix(location, prefix) for prefix in allowed_prefixes):
         opened = ", ".join(allowed_prefixes) or "none"
         raise Forbidden(
             f"source_uri {location.uri!r} is not under a prefix the operator allowed for this tenant (allowed: {opened}); "

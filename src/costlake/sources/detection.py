@@ -6,8 +6,8 @@ from costlake.errors import InvalidInput
 from costlake.settings import Settings
 from costlake.sources.conversion import describe
 from costlake.sources.duckdb_io import connect
-from costlake.sources.registry import FORMATS
-from costlake.storage import StoredFile
+from costlake.sources.registry import FORMATS, format_owning
+from costlake.storage import StoredFile, parse_uri
 
 AUTO = "auto"
 
@@ -15,6 +15,9 @@ AUTO = "auto"
 def detect_format(files: list[StoredFile], settings: Settings) -> str:
     """The one format whose signature the first file's header matches, or a 422 naming what was expected."""
     first = files[0]
+    owner = format_owning(parse_uri(first.uri).scheme)
+    if owner is not None:
+        return owner.name
     connection = connect(settings, [first.uri])
     try:
         header = [name for name, _ in describe(connection, first)]

@@ -22,7 +22,7 @@ def connect(settings: Settings, uris: Iterable[str] = ()) -> duckdb.DuckDBPyConn
     registered: set[str] = set()
     for uri in uris:
         location = parse_uri(uri)
-        if location.scheme == "file" or location.scheme in registered:
+        if location.scheme in ("file", "bq") or location.scheme in registered:
             continue
         connection.register_filesystem(filesystem_for(location, settings))
         registered.add(location.scheme)

@@ -15,6 +15,7 @@ from costlake.errors import Conflict, InvalidInput
 from costlake.settings import Settings
 from costlake.sources.access import check_files_stay_local, check_uri_access, parse_source_uri
 from costlake.sources.detection import AUTO, detect_format
+from costlake.sources.registry import format_owning
 from costlake.storage import Location, StorageError, StoredFile, list_files
 from costlake.store import Lake
 
@@ -53,6 +54,10 @@ def check_source_uri(
     location = parse_source_uri(uri)
     check_uri_access(location, operator=caller.operator, allowed_prefixes=tenant.allowed_uri_prefixes, settings=settings)
     files: list[StoredFile] = []
+    owner = format_owning(location.scheme)
+    if owner is not None:
+        # Not a file store: the format that reads it checks the URI's form (access is checked at the first sync).
+        return location, owner.select_files(location.uri, settings, {})
     if probe:
         try:
             files = list_files(uri, settings)

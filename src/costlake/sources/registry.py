@@ -32,6 +32,7 @@ class SourceFormat:
     select_files: FileSelector = every_matching_file
     options: tuple[str, ...] = field(default=())  # option keys the format understands
     signature: str = ""  # the columns `detect` looks for, in words, for error messages
+    schemes: tuple[str, ...] = ()  # URI schemes only this format reads (e.g. "bq"): its sources need no listing
 
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -47,6 +48,10 @@ FORMATS: dict[str, SourceFormat] = {
 
 def register(source_format: SourceFormat) -> None:
     FORMATS[source_format.name] = source_format
+
+
+def format_owning(scheme: str) -> SourceFormat | None:
+    return next((f for f in FORMATS.values() if scheme in f.schemes), None)
 
 
 def _register_native_formats() -> None:

@@ -13,7 +13,8 @@ from costlake.storage.errors import UnsupportedUriError
 
 SUPPORTED_FORMS = (
     "a local path (/data/exports or a relative path), file:///abs/path, s3://bucket/key, "
-    "gs://bucket/key (or gcs://), abfss://container@account.dfs.core.windows.net/path, az://container/path"
+    "gs://bucket/key (or gcs://), abfss://container@account.dfs.core.windows.net/path, az://container/path, "
+    "bq://PROJECT.DATASET.TABLE (a BigQuery table)"
 )
 
 _SCHEME = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTALL)
@@ -24,7 +25,7 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True)
 class Location:
-    scheme: str  # "file" | "s3" | "gs" | "az"
+    scheme: str  # "file" | "s3" | "gs" | "az" | "bq" (a BigQuery table: not a file store; its format reads it)
     uri: str  # as the user gave it; local paths absolute, without file://
     path: str  # what the fsspec filesystem wants: bucket/key, container/path or an absolute path
     has_glob: bool
@@ -44,6 +45,10 @@ def parse_uri(uri: str) -> Location:
             raise UnsupportedUriError(f"{uri!r}: a file URI needs an absolute path, as in file:///data/exports")
         return _local(os.path.abspath(rest))
     rest = rest.rstrip("/")
+    if typed == "bq":
+        if not rest or "/" in rest or _has_glob(rest):
+            raise UnsupportedUriError(f"{uri!r}: a BigQuery table is bq://PROJECT.DATASET.TABLE")
+        return Location(scheme="bq", uri=f"bq://{rest}", path=rest, has_glob=False)
     scheme = _STORES.get(typed)
     if scheme is None:
         raise UnsupportedUriError(f"{uri!r}: {typed}:// is not supported; use one of: {SUPPORTED_FORMS}")

@@ -20,8 +20,8 @@ from costlake.text import money_text
 from costlake.settings import Settings
 from costlake.catalog.sources import update_source
 from costlake.sources.detection import AUTO, detect_format
-from costlake.sources.registry import FORMATS
-from costlake.storage import StorageError, list_files
+from costlake.sources.registry import FORMATS, format_owning
+from costlake.storage import StorageError, list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
 from costlake.sync.lease import LeaseKeeper
@@ -71,7 +71,9 @@ def _with_detected_format(context: SyncContext, source: BillingSource, settings:
     """A source added as `auto` before its export existed learns its format at its first sync, and keeps it."""
     if source.format != AUTO:
         return source
-    detected = detect_format(list_files(source.source_uri, settings), settings)
+    owner = format_owning(parse_uri(source.source_uri).scheme)
+    files = owner.select_files(source.source_uri, settings, source.options) if owner else list_files(source.source_uri, settings)
+    detected = detect_format(files, settings)
     return update_source(context.catalog, source.tenant_id, source.id, {"format": detected})
 
 
