@@ -18,7 +18,7 @@ OFFICIAL_SAMPLE = FOCUS_DIR / "FOCUS-Sample-Data__focus_sample_1.0.csv"
 
 def _add(client, uri: Path) -> dict:  # type: ignore[no-untyped-def]
     response = client.post(
-        "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(uri)}
+        "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(uri), "format": "focus"}
     )
     assert response.status_code == 201, response.text
     return response.json()

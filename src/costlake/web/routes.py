@@ -21,13 +21,29 @@ from starlette.concurrency import run_in_threadpool
 
 from costlake import __version__
 from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
+from costlake.api.schemas import SourceCreate
 from costlake.catalog.tenants import authenticate, find_tenant
 from costlake.sources.registry import FORMATS, PROVIDERS
+
+# How the console names formats and providers; a format missing here shows under its API name.
+FORMAT_LABELS = {
+    "auto": "Detect from the files",
+    "focus": "FOCUS export",
+    "aws-cur2": "AWS CUR 2.0 (Data Exports)",
+    "aws-cur-legacy": "AWS Cost and Usage Report (legacy)",
+    "gcp-billing-export": "Google Cloud billing export",
+    "azure-cost-details": "Azure cost details export",
+}
+PROVIDER_LABELS = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft Azure"}
 
 PREFIX = "/console"
 HOME = f"{PREFIX}/explorer"
 SIGN_IN = f"{PREFIX}/sign-in"
 _HERE = Path(__file__).resolve().parent
+_NOTICES = {
+    "signed-out": "You are signed out.",
+    "session-ended": "Your session ended: the token is no longer valid (revoked?). Sign in with a current token.",
+}
 _MAX_FORM_BYTES = 16 * 1024
 
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -102,20 +118,30 @@ def _clear_session(response: Response, request: Request) -> None:
 
 
 def _same_origin(request: Request) -> bool:
-    """Refuse cross-site form posts (login CSRF): a browser names the page's origin on every POST."""
-    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
-        return False
+    """Refuse cross-site form posts (login CSRF, forced sign-out).
+
+    Browsers say where a request comes from in Sec-Fetch-Site (which survives reverse proxies that rewrite Host);
+    older ones only in Origin, compared with the host the request was sent to.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
-        return True  # not a browser form (curl, tests); nothing to forge
-    return origin != "null" and urlsplit(origin).netloc == request.headers.get("host")
+        return True  # not a browser form (curl, tests): nothing to forge
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")} - {None}
+    return origin != "null" and urlsplit(origin).netloc in hosts
 
 
 def _safe_next(target: str | None) -> str:
     """Only our own console pages: never an open redirect."""
-    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//") and "\\" not in target:
-        if not target.startswith(f"{PREFIX}/sign-"):
-            return target
+    if (
+        target
+        and target.startswith(f"{PREFIX}/")
+        and not target.startswith(f"{PREFIX}/sign-")
+        and "\\" not in target
+    ):
+        return target
     return HOME
 
 
@@ -123,7 +149,7 @@ def _to_sign_in(request: Request, message: str | None = None) -> RedirectRespons
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     location = f"{SIGN_IN}?next={quote(here, safe='')}"
     if message:
-        location += f"&message={quote(message, safe='')}"
+        location += f"&message={message}"
     response = RedirectResponse(location, status_code=303)
     if request.cookies.get(SESSION_COOKIE):
         _clear_session(response, request)
@@ -135,6 +161,7 @@ def _render(request: Request, template: str, context: dict[str, Any], status_cod
         "version": __version__,
         "static": f"{PREFIX}/static",
         "console_header": CONSOLE_HEADER,
+        "labels": {"formats": FORMAT_LABELS, "providers": PROVIDER_LABELS},
         "user": None,
         "page": None,
     }
@@ -147,8 +174,7 @@ async def _page(request: Request, template: str, page: str, *, admin_only: bool 
     secret = request.cookies.get(SESSION_COOKIE)
     user = await run_in_threadpool(_user_for, request, secret)
     if user is None:
-        message = "Your session ended: the token is no longer valid. Sign in again." if secret else None
-        return _to_sign_in(request, message)
+        return _to_sign_in(request, "session-ended" if secret else None)
     if admin_only and not user.admin:
         return _render(
             request,
@@ -181,7 +207,8 @@ async def sign_in_page(request: Request, next: str | None = None, message: str |
     user = await run_in_threadpool(_user_for, request, request.cookies.get(SESSION_COOKIE))
     if user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _render(request, "sign_in.html", {"next": _safe_next(next), "notice": message, "error": None})
+    notice = _NOTICES.get(message or "")  # fixed texts only: a link cannot put its own words on this page
+    return _render(request, "sign_in.html", {"next": _safe_next(next), "notice": notice, "error": None})
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -216,7 +243,7 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     if not _same_origin(request):
         return Response("cross-site sign-out refused", status_code=403)
-    response = RedirectResponse(f"{SIGN_IN}?message={quote('You are signed out.', safe='')}", status_code=303)
+    response = RedirectResponse(f"{SIGN_IN}?message=signed-out", status_code=303)
     _clear_session(response, request)
     return response
 
@@ -228,9 +255,34 @@ async def explorer(request: Request) -> Response:
 
 @router.get("/billing-sources", response_class=HTMLResponse)
 async def billing_sources(request: Request) -> Response:
+    # Formats are plug-ins (the registry grows as formats land); each names the option keys it understands.
+    default = _default_format()
+    options = {name: list(getattr(spec, "options", ())) for name, spec in _formats().items()}
+    formats = ([default] if default not in options else []) + list(options)
     return await _page(
-        request, "billing_sources.html", "billing-sources", admin_only=True, providers=PROVIDERS, formats=FORMATS
+        request,
+        "billing_sources.html",
+        "billing-sources",
+        admin_only=True,
+        providers=PROVIDERS,
+        formats=formats,
+        default_format=default,
+        format_options={name: options.get(name, []) for name in formats},
     )
+
+
+def _formats() -> dict[str, Any]:
+    return dict(FORMATS) if hasattr(FORMATS, "items") else {name: None for name in FORMATS}
+
+
+def _default_format() -> str:
+    """The format a new source gets when the request names none (the API's default)."""
+    default = SourceCreate.model_fields["format"].default
+    return default if isinstance(default, str) else "focus"
+
+
+def format_label(name: str) -> str:
+    return FORMAT_LABELS.get(name, name)
 
 
 @router.get("/data-health", response_class=HTMLResponse)

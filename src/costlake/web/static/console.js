@@ -7,6 +7,9 @@ const Costlake = (() => {
   const tenantId = body.dataset.tenantId;
   const role = body.dataset.role;
   const consoleHeader = body.dataset.consoleHeader || "X-Costlake-Console";
+  const labels = JSON.parse(body.dataset.labels || "{}");
+  const formatLabel = (name) => ((labels.formats || {})[name] || name);
+  const providerLabel = (name) => ((labels.providers || {})[name] || name);
 
   class ApiError extends Error {
     constructor(status, detail, payload) {
@@ -35,7 +38,8 @@ const Costlake = (() => {
         return detail
           .map((item) => {
             const loc = (item.loc || []).filter((part) => part !== "body" && part !== "query").join(".");
-            return loc ? `${loc}: ${item.msg}` : item.msg;
+            const msg = String(item.msg || "invalid").replace(/^Value error, /, "");
+            return loc ? `${loc}: ${msg}` : msg;
           })
           .join("; ");
       }
@@ -69,8 +73,7 @@ const Costlake = (() => {
     if (response.status === 401) {
       // The token was revoked or the cookie is gone: back to sign-in, then back here.
       const here = location.pathname + location.search;
-      location.assign(`/console/sign-in?next=${encodeURIComponent(here)}&message=${encodeURIComponent(
-        "Your session ended: the token is no longer valid. Sign in again.")}`);
+      location.assign(`/console/sign-in?next=${encodeURIComponent(here)}&message=session-ended`);
       throw new ApiError(401, "signed out", null);
     }
     if (response.status === 204) return null;
@@ -165,8 +168,8 @@ const Costlake = (() => {
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso;
     return new Intl.DateTimeFormat(undefined, {
-      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC",
-      timeZoneName: "short",
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      timeZone: "UTC", timeZoneName: "short",
     }).format(date);
   }
 
@@ -227,7 +230,7 @@ const Costlake = (() => {
   }
 
   return {
-    tenantId, role, isAdmin: role === "admin", ApiError, api, tenantPath,
+    tenantId, role, isAdmin: role === "admin", ApiError, api, tenantPath, formatLabel, providerLabel,
     toUnits, fromUnits, addDecimals, compareDecimals, money, integer,
     isoDate, parseDate, addDays, dateTime, relative, monthLabel, el, statusBadge, toast,
   };

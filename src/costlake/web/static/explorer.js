@@ -11,6 +11,7 @@
   };
   const BASES = ["charge", "billing"];
   const GRANULARITIES = ["day", "week", "month", "none"];
+  const BILLING_GRANULARITIES = ["month", "none"]; // billing periods are months: no days or weeks in them
   const OPS = ["eq", "ne", "in", "not_in", "contains", "missing"];
   const OP_TEXT = { eq: "is", ne: "is not", in: "is", not_in: "is not", contains: "contains", missing: "is not set" };
   const MAX_GROUPS = 3;
@@ -23,11 +24,12 @@
     BillingAccountId: "Billing account ID", RegionId: "Region", ChargeCategory: "Charge category",
     PricingCategory: "Pricing category", SkuId: "SKU", ResourceId: "Resource", source: "Billing source",
   };
+  // Tableau 10 (distinguishable side by side, also for most colour-blind readers), then two more.
   const PALETTE = [
-    "#0f766e", "#4f46e5", "#d97706", "#db2777", "#0284c7", "#7c3aed",
-    "#65a30d", "#ea580c", "#0891b2", "#be123c", "#a16207", "#475569",
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+    "#b07aa1", "#ff9da7", "#9c755f", "#499894", "#b6992d", "#d4a6c8",
   ];
-  const OTHER_COLOR = "#a8b0bd";
+  const OTHER_COLOR = "#c9cdd3";
 
   let dimensions = null; // {dimensions: [{name, label}], tag_keys: [{key, coverage}]}
   let state = null;
@@ -92,11 +94,12 @@
     let top = DEFAULT_TOP;
     if (topText === "all") top = null;
     else if (/^\d+$/.test(topText || "") && Number(topText) >= 1) top = Number(topText);
+    const basis = pick("basis", BASES, base.basis);
+    let granularity = pick("granularity", GRANULARITIES, base.granularity);
+    if (basis === "billing" && !BILLING_GRANULARITIES.includes(granularity)) granularity = "month";
     return {
-      start, end, groups, filters, top,
+      start, end, groups, filters, top, basis, granularity,
       metric: pick("metric", METRICS, base.metric),
-      basis: pick("basis", BASES, base.basis),
-      granularity: pick("granularity", GRANULARITIES, base.granularity),
       chart: pick("chart", ["bar", "area"], base.chart),
       currency: /^[A-Z]{3}$/.test(params.get("currency") || "") ? params.get("currency") : null,
       table: pick("table", ["groups", "rows"], base.table),
@@ -148,8 +151,7 @@
   function groupLabel(row, groups) {
     if (row.other) return "Other";
     if (!groups.length) return METRIC_LABELS[state.metric];
-    return groups.map((g) => (row[g] === null || row[g] === undefined ? `(no ${dimensionLabel(g)})` : String(row[g])))
-      .join(" · ");
+    return groups.map((g) => (row[g] === null || row[g] === undefined ? "(not set)" : String(row[g]))).join(" · ");
   }
 
   function periodLabel(period, granularity) {
@@ -197,6 +199,10 @@
     $("metric").value = state.metric;
     $("time-basis").value = state.basis;
     $("granularity").value = state.granularity;
+    for (const option of $("granularity").options) {
+      option.disabled = state.basis === "billing" && !BILLING_GRANULARITIES.includes(option.value);
+      option.title = option.disabled ? "Billing months have no days or weeks: choose Charge period for those" : "";
+    }
     $("top").value = state.top === null ? "" : String(state.top);
     $("chart-type").value = state.chart;
     const preset = ["this-month", "last-month", "last-3", "last-6", "last-12", "ytd"].find((name) => {
@@ -318,6 +324,10 @@
     return [...set].sort();
   }
 
+  function chartCurrencyOf(currencies) {
+    return currencies.includes(state.currency) ? state.currency : currencies.includes("USD") ? "USD" : currencies[0];
+  }
+
   function render() {
     const { data, body } = result;
     if (!data.rows.length) {
@@ -332,13 +342,12 @@
     }
     setState("ready", null);
     const currencies = currenciesOf(data);
-    const chartCurrency = currencies.includes(state.currency) ? state.currency
-      : currencies.includes("USD") ? "USD" : currencies[0];
+    const chartCurrency = chartCurrencyOf(currencies);
     renderTotals(data, currencies);
     renderCurrencySwitch(currencies, chartCurrency);
     $("elapsed").textContent = typeof data.elapsed_ms === "number" ? `answered in ${Math.round(data.elapsed_ms)} ms` : "";
     renderChart(data, body, chartCurrency);
-    renderTable(data, body, currencies);
+    renderTable(data, body, currencies, chartCurrency);
   }
 
   function renderTotals(data, currencies) {
@@ -529,11 +538,15 @@
     return row[column.key] ?? null;
   }
 
-  function sortRows(rows, columns) {
+  // Amounts are compared within a currency only: sorting by cost keeps each currency's rows together.
+  function sortRows(rows, columns, currencyOrder) {
     const column = columns.find((c) => c.key === state.sort) || columns.find((c) => c.key === "cost");
     const sign = state.dir === "asc" ? 1 : -1;
+    const byAmount = column.key === "cost" || column.key === "share";
     return [...rows].sort((a, b) => {
-      if (a.other !== b.other) return a.other ? 1 : -1; // "Other" stays at the bottom
+      if (byAmount && a.currency !== b.currency) return currencyOrder.indexOf(a.currency) - currencyOrder.indexOf(b.currency);
+      // "Other" stays at the bottom (of its period, when sorting by period).
+      if (column.key !== "period" && a.other !== b.other) return a.other ? 1 : -1;
       let cmp;
       if (column.key === "cost") cmp = C.compareDecimals(a.cost, b.cost);
       else if (column.key === "share") cmp = (a.share ?? -1) - (b.share ?? -1);
@@ -543,13 +556,18 @@
         if (x === null || y === null) cmp = x === y ? 0 : x === null ? 1 : -1;
         else cmp = String(x).localeCompare(String(y), undefined, { numeric: true });
       }
-      return cmp * sign || (a.period || "").localeCompare(b.period || "");
+      if (cmp === 0 && a.other !== b.other) return a.other ? 1 : -1;
+      return cmp * sign || (a.period || "").localeCompare(b.period || "") || C.compareDecimals(b.cost, a.cost);
     });
   }
 
-  function renderTable(data, body, currencies) {
+  function currencyOrder(currencies, first) {
+    return [first, ...currencies.filter((c) => c !== first)];
+  }
+
+  function renderTable(data, body, currencies, chartCurrency) {
     const model = tableModel(data, body, currencies);
-    const rows = sortRows(model.rows, model.columns);
+    const rows = sortRows(model.rows, model.columns, currencyOrder(currencies, chartCurrency));
     const table = $("cost-table");
     table.dataset.view = model.view;
     document.querySelectorAll("#table-view button").forEach((button) => {
@@ -577,7 +595,7 @@
 
     const tbody = document.createElement("tbody");
     for (const row of rows.slice(0, MAX_TABLE_ROWS)) {
-      const tr = C.el("tr", { class: row.other ? "row-other" : null });
+      const tr = C.el("tr", { class: row.other ? "row-other" : null, dataset: { currency: row.currency } });
       for (const column of model.columns) {
         if (column.key === "cost") {
           tr.append(C.el("td", { class: "num", dataset: { amount: row.cost } }, C.money(row.cost, row.currency)));
@@ -603,7 +621,7 @@
 
     const foot = document.createElement("tfoot");
     const span = model.columns.findIndex((c) => c.key === "currency");
-    for (const currency of currencies) {
+    for (const currency of currencyOrder(currencies, chartCurrency)) {
       const amount = (data.totals || {})[currency];
       const tr = C.el("tr", { class: "total-row", dataset: { currency } });
       if (span > 0) tr.append(C.el("th", { scope: "row", colspan: String(span) }, "Total"));
@@ -633,8 +651,9 @@
   function downloadCsv() {
     if (!result || !result.data.rows.length) return;
     const { data, body } = result;
-    const model = tableModel(data, body, currenciesOf(data));
-    const rows = sortRows(model.rows, model.columns);
+    const currencies = currenciesOf(data);
+    const model = tableModel(data, body, currencies);
+    const rows = sortRows(model.rows, model.columns, currencyOrder(currencies, chartCurrencyOf(currencies)));
     const columns = model.columns.filter((c) => c.key !== "all");
     const header = columns.map((c) => (c.group ? c.group : c.key === "cost" ? body.metric : c.key));
     const lines = [header.map((h) => csvCell(h, false)).join(",")];
@@ -784,6 +803,7 @@
       $(id).addEventListener("change", () => {
         state = readControls();
         if (id === "granularity" && state.granularity === "none") state.table = "groups";
+        if (state.basis === "billing" && !BILLING_GRANULARITIES.includes(state.granularity)) state.granularity = "month";
         changed(true);
       });
     }
