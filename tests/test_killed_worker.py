@@ -25,8 +25,8 @@ COSTLAKE = [sys.executable, "-m", "costlake"]
 
 
 def _costlake(*args: str, env: dict[str, str]) -> dict:
-    done = subprocess.run([*COSTLAKE, *args], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*COSTLAKE, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"costlake {' '.join(args)}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return json.loads(done.stdout)
 
 
