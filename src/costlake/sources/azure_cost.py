@@ -45,6 +45,7 @@ from costlake.sources.duckdb_io import connect
 from costlake.sources.registry import SourceFormat, register
 from costlake.storage import StoredFile
 
+
 @dataclass(frozen=True)
 class _File:
     stored: StoredFile

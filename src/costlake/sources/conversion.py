@@ -39,10 +39,11 @@ def scan(file: StoredFile) -> str:
     if name.endswith((".parquet", ".parq")):
         return f"read_parquet({path}, hive_partitioning = false)"
     if name.endswith((".csv", ".csv.gz", ".csv.gzip", ".txt")):
-        # Not strict: real exports mix CRLF and LF line ends (a wrong field count still fails). Quoting is RFC 4180.
+        # Real exports mix CRLF and LF line ends, and leave trailing empty columns off some rows (legacy CUR's
+        # dynamic tag columns): read leniently, padding short rows with nulls. Quoting is RFC 4180.
         return (
             f"read_csv({path}, header = true, all_varchar = true, nullstr = ['', 'NULL'], hive_partitioning = false, "
-            "strict_mode = false, quote = '\"', escape = '\"')"
+            "strict_mode = false, null_padding = true, quote = '\"', escape = '\"')"
         )
     raise ConversionError(f"{file.uri}: unsupported file type; exports are read from .parquet, .csv or .csv.gz files")
 

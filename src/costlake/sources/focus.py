@@ -14,7 +14,14 @@ import pyarrow as pa
 from costlake import schema
 from costlake.settings import Settings
 from costlake.sources import expressions
-from costlake.sources.conversion import ConversionError, Header, MonthRange, canonical_query, scan, stream_file
+from costlake.sources.conversion import (
+    ConversionError,
+    Header,
+    MonthRange,
+    canonical_query,
+    scan,
+    stream_file,
+)
 from costlake.sources.duckdb_io import connect, sql_identifier
 from costlake.storage import StoredFile
 

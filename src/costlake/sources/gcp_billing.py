@@ -15,9 +15,21 @@ import pyarrow as pa
 
 from costlake import schema
 from costlake.settings import Settings
-from costlake.sources.conversion import BATCH_ROWS, ConversionError, MonthRange, canonical_query, explain, scan
+from costlake.sources.conversion import (
+    BATCH_ROWS,
+    ConversionError,
+    MonthRange,
+    canonical_query,
+    explain,
+    scan,
+)
 from costlake.sources.duckdb_io import connect, sql_string
-from costlake.sources.gcp_billing_bigquery import LOOKBACK_OPTION, is_bigquery_uri, parse_table_uri, read_pages
+from costlake.sources.gcp_billing_bigquery import (
+    LOOKBACK_OPTION,
+    is_bigquery_uri,
+    parse_table_uri,
+    read_pages,
+)
 from costlake.sources.gcp_billing_fields import Fields, register_functions
 from costlake.sources.gcp_billing_mapping import focus_columns, prepared_source
 from costlake.sources.registry import SourceFormat, register

@@ -13,7 +13,11 @@ from costlake.catalog.models import BillingSource, Tenant
 from costlake.catalog.runs import running_run
 from costlake.errors import Conflict, InvalidInput
 from costlake.settings import Settings
-from costlake.sources.access import check_files_stay_local, check_uri_access, parse_source_uri
+from costlake.sources.access import (
+    check_files_stay_local,
+    check_uri_access,
+    parse_source_uri,
+)
 from costlake.sources.detection import AUTO, detect_format
 from costlake.sources.registry import format_owning
 from costlake.storage import Location, StorageError, StoredFile, list_files
