@@ -239,7 +239,6 @@ def test_a_future_from_date_or_a_bad_one_is_422(client, make_tenant, export_dir,
 
 def test_a_second_sync_while_one_runs_is_409_naming_the_run(client, make_tenant, export_dir, open_roots, settings):  # type: ignore[no-untyped-def]
     from costlake.catalog import open_catalog
-    from costlake.catalog.models import BillingSource
     from costlake.catalog.runs import start_run
     from datetime import timedelta
 

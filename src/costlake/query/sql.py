@@ -60,8 +60,9 @@ def period_expression(query: CostQuery) -> str:
         return "CAST(NULL AS DATE)"
     if query.time_basis == "billing":
         return "CAST(x_BillingMonth || '-01' AS DATE)"
-    # The session time zone is UTC, so buckets are UTC days, ISO weeks (Mondays) and months.
-    return f"CAST(date_trunc('{query.granularity}', ChargePeriodStart) AS DATE)"
+    # UTC days, ISO weeks (Mondays) and months. Truncating the naive UTC timestamp avoids ICU's per-row time
+    # zone arithmetic on TIMESTAMPTZ (4x faster here) and does not depend on the session time zone.
+    return f"CAST(date_trunc('{query.granularity}', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE)"
 
 
 def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params, table: str = "costs") -> str:
@@ -77,9 +78,11 @@ def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params
     if query.top is None or not names:
         return f"SELECT period, {', '.join([*names, ''])}currency, cost, false AS other FROM ({base})"
     group_list = ", ".join(names)
+    # Materialized: otherwise DuckDB rewrites the window sum into a self-join and scans the files twice.
     ranked = (
+        f"WITH base AS MATERIALIZED ({base}) "
         f"SELECT *, dense_rank() OVER (PARTITION BY currency ORDER BY group_total DESC, {group_list}) AS rank "
-        f"FROM (SELECT *, sum(cost) OVER (PARTITION BY currency, {group_list}) AS group_total FROM ({base}))"
+        f"FROM (SELECT *, sum(cost) OVER (PARTITION BY currency, {group_list}) AS group_total FROM base)"
     )
     top = params.bind(query.top)
     kept = ", ".join(f"CASE WHEN rank <= {top} THEN {name} END AS {name}" for name in names)
