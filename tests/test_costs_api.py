@@ -213,6 +213,10 @@ def test_a_new_sync_shows_in_queries_at_once(client, operator_client, make_tenan
     source = operator_client.post("/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(tmp_path / "e")}).json()
     sync_and_wait(operator_client, "acme", source["id"])
     assert query(client, acme.admin, granularity="none")["totals"] == {"USD": "5.00"}
-    write_csv(tmp_path / "e" / "a.csv", [focus_row(NOW, "6")])
+    dimensions = "/api/v1/tenants/acme/costs/dimensions"
+    assert [tag["key"] for tag in client.get(dimensions, headers=auth(acme.admin)).json()["tag_keys"]] == ["team"]
+    write_csv(tmp_path / "e" / "a.csv", [focus_row(NOW, "6", Tags='{"owner": "ops"}')])
     sync_and_wait(operator_client, "acme", source["id"])
     assert query(client, acme.admin, granularity="none")["totals"] == {"USD": "6.00"}
+    # tag coverage is cached per table version: a new sync shows in it at once
+    assert [tag["key"] for tag in client.get(dimensions, headers=auth(acme.admin)).json()["tag_keys"]] == ["owner"]

@@ -39,6 +39,13 @@ class CostReader:
         self._connection.execute("SET parquet_metadata_cache = true")
         self._tables: dict[str, DeltaTable] = {}
         self._lock = threading.Lock()
+        # Tag coverage scans every row's tag map (seconds on 10M rows) and only changes with a new table version.
+        self._coverage: dict[tuple[Scope, int], list[tuple[str, float]]] = {}
+
+    def version(self, tenant_id: str) -> int | None:
+        with self._lock:
+            table = self._tables.get(tenant_id)
+            return None if table is None else table.version()
 
     def files(self, tenant_id: str) -> list[str]:
         """The table's current files; the log is re-read incrementally, so a new sync shows at once."""
@@ -105,6 +112,17 @@ class CostReader:
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
         """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it."""
+        self.files(scope.tenant_id)  # brings the cached table to its latest version
+        version = self.version(scope.tenant_id)
+        cached = self._coverage.get((scope, version)) if version is not None else None
+        if cached is None:
+            cached = self._compute_tag_coverage(scope)
+            if version is not None:
+                self._coverage = {key: value for key, value in self._coverage.items() if key[0] != scope}
+                self._coverage[(scope, version)] = cached
+        return cached
+
+    def _compute_tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
         params = Params()
         where = " AND ".join(scope.conditions(params))
         sql = (
