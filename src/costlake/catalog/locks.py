@@ -7,6 +7,7 @@ thing every worker shares.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -30,7 +31,7 @@ def _try_acquire(catalog: Catalog, tenant_id: str, owner: str, lease: timedelta)
         result = session.execute(
             update(LakeLock)
             .where(LakeLock.tenant_id == tenant_id)
-            .where(or_(LakeLock.owner.is_(None), LakeLock.expires_at < now, LakeLock.owner == owner))
+            .where(or_(LakeLock.owner.is_(None), LakeLock.expires_at < now))
             .values(owner=owner, expires_at=now + lease)
         )
         return result.rowcount == 1
@@ -49,7 +50,11 @@ def _release(catalog: Catalog, tenant_id: str, owner: str) -> None:
 def lake_commit_lock(
     catalog: Catalog, tenant_id: str, owner: str, *, lease: timedelta, timeout: timedelta
 ) -> Iterator[None]:
-    """Hold the tenant's commit lock for the duration of the block; wait up to `timeout` for it."""
+    """Hold the tenant's commit lock for the duration of the block; wait up to `timeout` for it.
+
+    Not re-entrant: each holder is unique, so two threads of one worker exclude each other too.
+    """
+    owner = f"{owner}:{uuid.uuid4().hex[:12]}"
     deadline = time.monotonic() + timeout.total_seconds()
     while not _try_acquire(catalog, tenant_id, owner, lease):
         if time.monotonic() > deadline:
