@@ -16,7 +16,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sync_bench import RSS_LIMIT_MIB, Step, costlake_command, last_json, run_measured, tail
+from sync_bench import RSS_LIMIT_MIB, Step, last_json, measure_sync, run_measured, tail
 
 TARGET_SHARE = 0.50
 SEED = 42
@@ -73,34 +72,6 @@ def measure_child(name: str, args: list[str]) -> tuple[Step, dict[str, Any]]:
     step = Step(name, rows=info["rows"], seconds=info["seconds"], peak_rss_mib=measured.peak_rss_mib,
                 detail={k: v for k, v in info.items() if k not in ("rows", "seconds")} | {"wall_seconds": measured.seconds})
     return step, info
-
-
-def measure_sync(root: Path, home: Path) -> Step:
-    """A throwaway home set up through the CLI, then `billing-source sync --wait` timed alone."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("COSTLAKE_URL", "COSTLAKE_TOKEN", "COSTLAKE_DATABASE_URL", "COSTLAKE_LAKE_URI")}
-    env["COSTLAKE_HOME"] = str(home)
-    cli = costlake_command()
-    setup = [["init"], ["tenant", "create", "bench"],
-             ["billing-source", "add", "--tenant", "bench", "--provider", "aws", "--source-uri", str(root),
-              "--format", "aws-cur2"]]
-    for args in setup:
-        done = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            return Step("sync", error=f"`costlake {' '.join(args)}` failed:\n{tail(done.stderr or done.stdout)}")
-    source_id = last_json(done.stdout)["id"]
-    measured = run_measured([*cli, "billing-source", "sync", "--tenant", "bench", source_id, "--wait"], env=env)
-    if measured.returncode != 0:
-        return Step("sync", seconds=measured.seconds, peak_rss_mib=measured.peak_rss_mib,
-                    error=f"`costlake billing-source sync` exited {measured.returncode}:\n{tail(measured.stderr or measured.stdout)}")
-    run = last_json(measured.stdout)
-    in_run = (datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])).total_seconds()
-    step = Step("sync", rows=run["row_count"], seconds=measured.seconds, peak_rss_mib=measured.peak_rss_mib,
-                detail={"status": run["status"], "files": run.get("files"), "in_run_seconds": in_run,
-                        "billed_cost_by_month": run.get("billed_cost_by_month")})
-    if run["status"] not in ("succeeded", "warning"):
-        step.error = f"sync ended {run['status']}: {run.get('error')}"
-    return step
 
 
 def report(steps: dict[str, Step], months: int) -> dict[str, Any]:
@@ -170,7 +141,7 @@ def main() -> int:
         else:
             root = Path(info["root"])
             steps["baseline"], _ = measure_child("baseline", ["baseline", str(root / "data"), str(run_dir / "baseline.parquet")])
-            steps["sync"] = measure_sync(root, run_dir / "home")
+            steps["sync"] = measure_sync(root, run_dir / "home", source_format="aws-cur2")
         result = report(steps, args.months)
         if args.json:
             print(json.dumps(result, indent=2))

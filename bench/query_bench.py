@@ -31,6 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sync_bench import last_json, tail
+
 MONTHS = 3  # the queries below are written for three billing months ending this UTC month
 RUNS, WARMUPS = 15, 2
 MEDIAN_TARGET_MS = 250.0  # daily x ServiceName for one month, through the API
@@ -147,23 +149,6 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
         out.seek(0)
         err.seek(0)
         return Measured(seconds, rss, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
-
-
-def last_json(text: str) -> Any:
-    """The last top-level JSON object printed (the CLI pretty-prints; a sync may print the run twice)."""
-    decoder, found, i = json.JSONDecoder(), None, 0
-    while (start := text.find("{", i)) != -1:
-        try:
-            found, i = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            i = start + 1
-    if found is None:
-        raise ValueError(f"no JSON object in output: {text[-500:]!r}")
-    return found
-
-
-def tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 # --- steps run inside the child processes -------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def costlake_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-c", "from costlake.cli.main import main; main()"]
 
 
-def measure_sync(export: Path, home: Path) -> Step:
+def measure_sync(export: Path, home: Path, source_format: str = "focus") -> Step:
     """Set up a throwaway home through the CLI, then time `billing-source sync --wait` alone."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("COSTLAKE_URL", "COSTLAKE_TOKEN", "COSTLAKE_DATABASE_URL", "COSTLAKE_LAKE_URI")}
@@ -136,7 +136,7 @@ def measure_sync(export: Path, home: Path) -> Step:
     cli = costlake_command()
     setup = [["init"], ["tenant", "create", "bench"],
              ["billing-source", "add", "--tenant", "bench", "--provider", "aws", "--source-uri", str(export),
-              "--format", "focus"]]
+              "--format", source_format]]
     for args in setup:
         done = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -149,7 +149,8 @@ def measure_sync(export: Path, home: Path) -> Step:
     run = last_json(m.stdout)
     in_run = (datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])).total_seconds()
     step = Step("sync", rows=run["row_count"], seconds=m.seconds, peak_rss_mib=m.peak_rss_mib,
-                detail={"status": run["status"], "files": run.get("files"), "in_run_seconds": in_run})
+                detail={"status": run["status"], "files": run.get("files"), "in_run_seconds": in_run,
+                        "billed_cost_by_month": run.get("billed_cost_by_month")})
     if run["status"] not in ("succeeded", "warning"):
         step.error = f"sync ended {run['status']}: {run.get('error')}"
     return step
