@@ -391,5 +391,10 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
     again = ok("demo", "--no-serve", "--output", "json")
     assert again["source_id"] == summary["source_id"] and again["token"] != summary["token"]
     assert again["billed_cost_by_month"] == summary["billed_cost_by_month"]
-    assert [source["name"] for source in ok("billing-source", "list", "--tenant", "demo")] == ["demo focus export"]
+    assert again["native_sources"] == summary["native_sources"]
+    assert set(summary["native_sources"]) == {"demo aws cur 2.0", "demo azure cost details", "demo gcp billing export"}
+    assert all(native["status"] in ("succeeded", "warning") for native in summary["native_sources"].values())
+    # re-running reuses the sources: one per export, never duplicated
+    names = [source["name"] for source in ok("billing-source", "list", "--tenant", "demo")]
+    assert sorted(names) == sorted(["demo focus export", *summary["native_sources"]])
     assert "billed_cost_by_month" in cli("demo", "--no-serve").stdout  # a table by default

@@ -20,17 +20,12 @@ from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
 from costlake.cli.output import Output, emit
 from costlake.errors import CostlakeError
-from costlake.months import add_months, month_of
 from costlake.settings import Settings
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 
 DEMO_TENANT = "demo"
-DEMO_SOURCE = "demo focus export"
-DEMO_MONTHS = 4
-DEMO_ROWS_PER_MONTH = 3000
-DEMO_SEED = 42
 
 
 def _log_to_stderr() -> None:
@@ -80,10 +75,11 @@ def demo(
 ) -> None:
     """Try costlake on generated data, then serve it. Safe to run again.
 
-    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export under the home, registers it as a
-    billing source, syncs it, prints what was loaded, then serves the API on http://127.0.0.1:PORT.
+    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export and native AWS CUR 2.0, Azure and GCP
+    exports under the home, registers each as a billing source, syncs them, prints what was loaded, then serves the
+    API and console on http://127.0.0.1:PORT.
     """
-    from costlake.samples.generator import generate_focus_export
+    from costlake.samples.demo import write_demo_exports
 
     settings = current_settings()
     catalog = open_catalog(settings)
@@ -93,25 +89,24 @@ def demo(
     finally:
         catalog.close()
 
-    end_month = datetime.now(UTC).date().replace(day=1)
-    export = settings.home / "demo" / "focus-export"
-    generate_focus_export(
-        export, end_month=end_month, months=DEMO_MONTHS, rows_per_month=DEMO_ROWS_PER_MONTH, seed=DEMO_SEED
-    )
-
+    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date().replace(day=1))
+    loaded = []
     with Connection().open() as api:
         base = sources_path(tenant.id)
-        source = next((source for source in api.get(base) if source["name"] == DEMO_SOURCE), None)
-        if source is None:
-            fields = {"name": DEMO_SOURCE, "provider": "aws", "format": "focus", "source_uri": f"{export}/**/*.parquet"}
-            source = api.post(base, json=fields)
-        path = f"{base}/{source['id']}"
-        # Reload every month of the export, so a re-run shows (and replaces) all of them.
-        first_month = add_months(month_of(end_month), 1 - DEMO_MONTHS)
-        run = wait_for_run(api, path, api.post(f"{path}/sync", json={"from": f"{first_month}-01"}), DEMO_SOURCE)
-    if run["status"] == "failed":
-        raise CostlakeError(f"the demo sync failed: {run['error']}")
+        existing = {source["name"]: source for source in api.get(base)}
+        for export in exports:
+            source = existing.get(export.name) or api.post(
+                base,
+                json={"name": export.name, "provider": export.provider, "format": export.format, "source_uri": export.source_uri},
+            )
+            path = f"{base}/{source['id']}"
+            # Reload every month the export holds, so a re-run shows (and replaces) all of them.
+            run = wait_for_run(api, path, api.post(f"{path}/sync", json={"from": f"{export.first_month}-01"}), export.name)
+            if run["status"] == "failed":
+                raise CostlakeError(f"the demo sync of {export.name!r} failed: {run['error']}")
+            loaded.append((source, run))
 
+    (source, run), others = loaded[0], loaded[1:]
     summary: dict[str, Any] = {
         "url": None if no_serve else f"http://127.0.0.1:{port}",
         "tenant": tenant.name,
@@ -122,6 +117,10 @@ def demo(
         "months": run["months"],
         "row_count": run["row_count"],
         "billed_cost_by_month": run["billed_cost_by_month"],
+        "native_sources": {
+            other["name"]: {"status": other_run["status"], "row_count": other_run["row_count"], "billed_cost_by_month": other_run["billed_cost_by_month"]}
+            for other, other_run in others
+        },
     }
     emit(summary, output)
     if not no_serve:
