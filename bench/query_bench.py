@@ -25,13 +25,13 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sync_bench import last_json, tail
+from sync_bench import Step, costlake_command, last_json, run_measured, tail
 
 MONTHS = 3  # the queries below are written for three billing months ending this UTC month
 RUNS, WARMUPS = 15, 2
@@ -110,25 +110,6 @@ FROM ranked GROUP BY ALL ORDER BY other, currency, cost DESC""",
 
 # --- measuring child processes ------------------------------------------------------------------------------------
 
-@dataclass
-class Step:
-    name: str
-    rows: int | None = None
-    seconds: float | None = None
-    peak_rss_mib: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-
-@dataclass
-class Measured:
-    seconds: float
-    peak_rss_mib: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 RSS_UNIT = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
 
 
@@ -137,18 +118,6 @@ def reap(proc: subprocess.Popen[Any]) -> tuple[int, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; tell Popen
     return proc.returncode, usage.ru_maxrss / RSS_UNIT
-
-
-def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run `cmd` as a child process: wall seconds and the peak RSS of that child alone."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        code, rss = reap(proc)
-        seconds = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        return Measured(seconds, rss, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
 # --- steps run inside the child processes -------------------------------------------------------------------------
@@ -206,11 +175,6 @@ def child_duckdb(table_uri: str, end_month: date) -> None:
 
 
 # --- the orchestrating process ------------------------------------------------------------------------------------
-
-def costlake_command() -> list[str]:
-    exe = shutil.which("costlake")
-    return [exe] if exe else [sys.executable, "-c", "from costlake.cli.main import main; main()"]
-
 
 def cli_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}

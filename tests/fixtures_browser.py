@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from costlake_server import COSTLAKE, serving
 
 CHROMIUM = Path(os.environ.get("COSTLAKE_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -32,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-COSTLAKE = Path(sys.executable).with_name("costlake")  # the console script installed next to this interpreter
 VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -75,12 +72,6 @@ class ConsoleServer:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _run(env: dict[str, str], *args: str) -> Any:
     result = subprocess.run([str(COSTLAKE), *args], check=False, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, f"costlake {' '.join(args)}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -99,24 +90,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     assert demo["status"] == "succeeded", demo
     member = _run(env, "token", "create", "--tenant", "demo", "--role", "member", "--name", "console test member")
 
-    port = _free_port()
-    log = root / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(COSTLAKE), "serve", "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"costlake serve exited:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{url}/openapi.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"costlake serve did not come up in 30s:\n{log.read_text()}"
-            time.sleep(0.1)
+    with serving(env, root / "serve.log") as url:
         yield ConsoleServer(
             url=url,
             home=home,
@@ -126,13 +100,6 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
             member_token=member["token"],
             source_id=demo["source_id"],
         )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

@@ -10,17 +10,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from costlake_server import COSTLAKE, free_port, serving
 from focus_files import focus_row, write_csv
 from typer.testing import CliRunner, Result
 
@@ -46,7 +43,6 @@ SOURCE_FIELDS = {
     "last_error",
 }
 UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-COSTLAKE = Path(sys.executable).with_name("costlake")  # the console script installed next to this interpreter
 
 runner = CliRunner()
 
@@ -299,36 +295,11 @@ def test_usage_errors_exit_2(tenant: dict[str, Any], args: list[str]) -> None:
 # --- over HTTP, against a real server --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(home: Path, tmp_path: Path) -> Iterator[str]:
     """`costlake serve` in a subprocess on the same home; tenants may name local paths under tmp_path."""
-    port = _free_port()
-    env = {**os.environ, "COSTLAKE_ALLOWED_LOCAL_ROOTS": str(tmp_path)}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen([str(COSTLAKE), "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"costlake serve exited:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{url}/openapi.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"costlake serve did not come up in 30s:\n{log.read_text()}"
-            time.sleep(0.1)
+    with serving({**os.environ, "COSTLAKE_ALLOWED_LOCAL_ROOTS": str(tmp_path)}, tmp_path / "serve.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_client_mode_over_http(tenant: dict[str, Any], export: Path, server: str) -> None:
@@ -362,7 +333,7 @@ def test_client_mode_over_http(tenant: dict[str, Any], export: Path, server: str
 def test_unreachable_server_is_one_line(home: Path) -> None:
     line = one_line_error(
         cli(
-            "--server", f"http://127.0.0.1:{_free_port()}", "--token", "t", "billing-source", "list", "--tenant", "acme"
+            "--server", f"http://127.0.0.1:{free_port()}", "--token", "t", "billing-source", "list", "--tenant", "acme"
         )
     )
     assert "cannot reach the costlake server" in line

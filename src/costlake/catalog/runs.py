@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from costlake.catalog.database import Catalog
@@ -152,10 +151,19 @@ def list_runs(catalog: Catalog, source_id: str, *, limit: int, cursor: str | Non
 def due_sources(catalog: Catalog, interval: timedelta) -> list[BillingSource]:
     """Enabled sources that never synced, or whose last run started longer than one interval ago."""
     now = utcnow()
+    last_started = (
+        select(SyncRun.source_id, func.max(SyncRun.started_at).label("started_at")).group_by(SyncRun.source_id).subquery()
+    )
+    query = (
+        select(BillingSource, last_started.c.started_at)
+        .outerjoin(last_started, last_started.c.source_id == BillingSource.id)
+        .where(BillingSource.enabled.is_(True))
+    )
     with catalog.session() as session:
-        sources = list(session.scalars(select(BillingSource).where(BillingSource.enabled.is_(True))))
-        last_started: dict[str, Any] = {}
-        for source in sources:
-            query = select(SyncRun.started_at).where(SyncRun.source_id == source.id).order_by(SyncRun.started_at.desc())
-            last_started[source.id] = session.scalars(query.limit(1)).first()
-    return [s for s in sources if last_started[s.id] is None or now - last_started[s.id] >= interval]
+        rows = session.execute(query).all()
+    # Compared in Python: the column comes back naive on SQLite and aware on PostgreSQL through the subquery.
+    return [
+        source
+        for source, started_at in rows
+        if started_at is None or now - started_at.replace(tzinfo=timezone.utc) >= interval
+    ]
