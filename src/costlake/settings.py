@@ -10,11 +10,14 @@ import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, field_validator
-from typing import Annotated
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from costlake.storage.identity import StorageIdentity
 
 
 _DURATION = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhd])?")
@@ -34,8 +37,23 @@ class Settings(BaseSettings):
     allowed_local_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     lease_duration: timedelta = Field(default=timedelta(minutes=2), description="How long a sync lease lives without a heartbeat.")
     scheduler_tick: timedelta = Field(default=timedelta(seconds=15))
+    secret_key: SecretStr | None = Field(default=None, description="Encrypts stored secrets; default: <home>/secret.key.")
+    # Vendor API hosts. Only the operator sets them (tests point them at local fakes); tenants never can.
+    anthropic_base_url: str = "https://api.anthropic.com"
+    cursor_base_url: str = "https://api.cursor.com"
+    datadog_base_url: str | None = Field(default=None, description="Overrides every Datadog site's host.")
+    confluent_base_url: str = "https://api.confluent.cloud"
+    aiven_base_url: str = "https://api.aiven.io"
+    vendor_timeout: timedelta = Field(default=timedelta(seconds=60), description="Per vendor HTTP request.")
+    vendor_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per vendor request (429, 5xx, network).")
+    vendor_max_wait: timedelta = Field(default=timedelta(minutes=2), description="Longest pause between two tries.")
 
-    @field_validator("sync_interval", "lake_retention", "lease_duration", "scheduler_tick", mode="before")
+    # The storage identity of the billing source a sync or check works for (never from the environment).
+    _storage_identity: Any = PrivateAttr(default=None)
+
+    @field_validator(
+        "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait", mode="before"
+    )
     @classmethod
     def _parse_duration(cls, value: object) -> object:
         # Operators write "6h", "30m", "7d" or plain seconds; ISO 8601 ("PT6H") still works.
@@ -60,6 +78,18 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [part for part in value.split(":") if part]
         return value
+
+    @property
+    def storage_identity(self) -> StorageIdentity | None:
+        return self._storage_identity  # type: ignore[no-any-return]
+
+    def with_storage_identity(self, identity: StorageIdentity | None) -> Settings:
+        """These settings, reading exports as one billing source's own storage identity (None: the server's)."""
+        if identity is None and self._storage_identity is None:
+            return self
+        copy = self.model_copy()
+        copy._storage_identity = identity
+        return copy
 
     @cached_property
     def catalog_url(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, TypeDecorator, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -74,6 +75,9 @@ class BillingSource(Base):
     window_months: Mapped[int] = mapped_column(Integer, default=2)
     # Format settings (e.g. {"dataset": "amortized"}); never secrets.
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Write-only secrets in their catalog form (costlake.credentials.stored): an env var name or ciphertext.
+    credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    storage_credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # True until a sync succeeds after creation or after source_uri/format changed: that sync is a backfill.
     needs_backfill: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -116,6 +120,33 @@ class SyncRun(Base):
     warnings: Mapped[list[str]] = mapped_column(default=list)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
+
+
+class Commitment(Base):
+    """A commitment (e.g. a GCP spend-based CUD) from a provider's commitment metadata, kept per tenant so cost rows
+    can be enriched with its name, category and type."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (Index("ux_commitments_tenant_commitment", "tenant_id", "commitment_id", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    source_id: Mapped[str] = mapped_column(ForeignKey("billing_sources.id", ondelete="CASCADE"), index=True)
+    commitment_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(20))  # FOCUS CommitmentDiscountCategory: Spend | Usage
+    type: Mapped[str | None] = mapped_column(String(100))  # FOCUS CommitmentDiscountType
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    consumption_model: Mapped[str | None] = mapped_column(String(200))
+    billing_account_id: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    term: Mapped[str | None] = mapped_column(String(20))  # ISO 8601 duration, e.g. P1Y
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(38, 18))
+    amount_unit: Mapped[str | None] = mapped_column(String(40))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    state: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LakeLock(Base):
