@@ -35,6 +35,8 @@ SOURCE_FIELDS = {
     "window_months",
     "enabled",
     "options",
+    "credential",
+    "storage_credential",
     "created_at",
     "updated_at",
     "last_status",

@@ -8,19 +8,26 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from costlake.catalog.models import BillingSource, SyncRun
-from costlake.sources.detection import AUTO
-from costlake.sources.registry import FORMATS, PROVIDERS
+from costlake.credentials import credential_view
+from costlake.sources.management import KNOWN_FORMATS, KNOWN_PROVIDERS
 from costlake.text import utc_text
 
-
 UtcDatetime = Annotated[datetime, PlainSerializer(utc_text, return_type=str)]
-Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
+
+
+def _known_provider(name: str) -> str:
+    if name not in KNOWN_PROVIDERS:
+        raise ValueError(f"unknown provider {name!r}; use one of: {', '.join(KNOWN_PROVIDERS)}")
+    return name
 
 
 def _known_format(name: str) -> str:
-    if name != AUTO and name not in FORMATS:
-        raise ValueError(f"unknown format {name!r}; use one of: {AUTO}, {', '.join(FORMATS)}")
+    if name not in KNOWN_FORMATS:
+        raise ValueError(f"unknown format {name!r}; use one of: {', '.join(KNOWN_FORMATS)}")
     return name
+
+
+Provider = Annotated[str, AfterValidator(_known_provider)]
 
 
 Format = Annotated[str, AfterValidator(_known_format)]
@@ -28,20 +35,66 @@ Options = Annotated[dict[str, Annotated[str, Field(max_length=1000)]], Field(max
 WindowMonths = Annotated[int, Field(ge=1, le=36)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Uri = Annotated[str, Field(min_length=1, max_length=4000)]
+SecretText = Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class EnvCredential(BaseModel):
+    """Read from the server's environment at sync time (over HTTP: only COSTLAKE_TENANT_<TENANT>_* variables)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["env"]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StoredCredential(BaseModel):
+    """Stored encrypted; `value` is the key, or its parts (e.g. {"api_key": ..., "app_key": ...} for Datadog)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["stored"]
+    value: SecretText | Annotated[dict[str, SecretText], Field(max_length=10)]
+
+
+Credential = Annotated[EnvCredential | StoredCredential, Field(discriminator="kind")]
+
+
+class StorageCredential(BaseModel):
+    """The source's own identity for its object store: aws-role (role_arn, external_id), gcp-service-account
+    (service_account) or azure-sas (sas_token)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["aws-role", "gcp-service-account", "azure-sas"]
+    role_arn: Annotated[str, Field(max_length=2048)] | None = None
+    external_id: Annotated[str, Field(max_length=1224)] | None = None
+    service_account: Annotated[str, Field(max_length=320)] | None = None
+    sas_token: SecretText | None = None
+
+
+class CredentialState(BaseModel):
+    """What a response shows of a secret: its kind, never its value."""
+
+    kind: str
+    set: bool
 
 
 class SourceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Provider
-    source_uri: Uri
-    format: Format = AUTO
+    source_uri: Uri | None = Field(default=None, description="Export location; vendor API sources take none")
+    format: Format | None = Field(default=None, description="Default: auto for exports, api for vendors")
     name: Name | None = None
     region: str | None = None
     window_months: WindowMonths = 2
     enabled: bool = True
-    options: Options = Field(default_factory=dict, description="Format settings, e.g. {\"dataset\": \"amortized\"}")
-    validate_uri: bool = Field(default=True, alias="validate", description="List the URI once before saving")
+    options: Options = Field(default_factory=dict, description="Format or vendor settings, e.g. {\"site\": \"us5\"}")
+    credential: Credential | None = None
+    storage_credential: StorageCredential | None = None
+    validate_uri: bool = Field(
+        default=True, alias="validate", description="List the export, or call the vendor once, before saving"
+    )
 
 
 class SourceUpdate(BaseModel):
@@ -55,6 +108,8 @@ class SourceUpdate(BaseModel):
     window_months: WindowMonths | None = None
     enabled: bool | None = None
     options: Options | None = None
+    credential: Credential | None = None
+    storage_credential: StorageCredential | None = Field(default=None, description="null removes it")
     validate_uri: bool = Field(default=True, alias="validate")
 
 
@@ -68,6 +123,8 @@ class SourceOut(BaseModel):
     window_months: int
     enabled: bool
     options: dict[str, str]
+    credential: CredentialState | None
+    storage_credential: CredentialState | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
     last_status: str | None
@@ -77,7 +134,10 @@ class SourceOut(BaseModel):
 
     @classmethod
     def of(cls, source: BillingSource) -> SourceOut:
-        return cls.model_validate(source, from_attributes=True)
+        fields = {name: getattr(source, name) for name in cls.model_fields}
+        fields["credential"] = credential_view(source.credential)
+        fields["storage_credential"] = credential_view(source.storage_credential)
+        return cls.model_validate(fields)
 
 
 class SyncRequest(BaseModel):
@@ -121,8 +181,12 @@ class Me(BaseModel):
 
 
 def changes_of(update: SourceUpdate) -> dict[str, Any]:
-    """Only the fields the request named: omitted fields stay as they are."""
-    return {name: getattr(update, name) for name in update.model_fields_set if name != "validate_uri"}
+    """Only the fields the request named: omitted fields stay as they are. Credentials as plain dicts."""
+    changes = {name: getattr(update, name) for name in update.model_fields_set if name != "validate_uri"}
+    for name in ("credential", "storage_credential"):
+        if changes.get(name) is not None:
+            changes[name] = changes[name].model_dump(exclude_none=True)
+    return changes
 
 
 class CostRowOut(BaseModel):
@@ -189,3 +253,24 @@ class SourceHealthOut(BaseModel):
 
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
+
+
+class CommitmentOut(BaseModel):
+    """A commitment from provider metadata (e.g. a GCP spend-based CUD), as cost rows reference it."""
+
+    commitment_id: str
+    source_id: str
+    name: str | None
+    category: str | None
+    type: str | None
+    product_name: str | None
+    consumption_model: str | None
+    billing_account_id: str | None
+    region: str | None
+    term: str | None
+    amount: str | None
+    amount_unit: str | None
+    starts_at: UtcDatetime | None
+    ends_at: UtcDatetime | None
+    state: str | None
+    updated_at: UtcDatetime

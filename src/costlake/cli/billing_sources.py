@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -37,7 +38,8 @@ SourceArgument = Annotated[str, typer.Argument(metavar="SOURCE_ID", help="The so
 RegionOption = Annotated[str | None, typer.Option(help="The export's region, where the provider needs one.")]
 WindowOption = Annotated[int | None, typer.Option(help="Billing months each sync reloads (1-36; default 2).")]
 NoValidateOption = Annotated[
-    bool, typer.Option("--no-validate", help="Do not list the URI first (for an export that does not exist yet).")
+    bool,
+    typer.Option("--no-validate", help="Do not list the export or call the vendor first (e.g. an export not written yet)."),
 ]
 
 
@@ -96,19 +98,100 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
+CredentialEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Vendor sources: the server environment variable holding the key, read at sync time (over HTTP only "
+        "COSTLAKE_TENANT_{TENANT}_* variables). Two-part keys: JSON or PART1:PART2."
+    ),
+]
+CredentialStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--credential-stdin",
+        help='Vendor sources: read the key from stdin and store it encrypted (two-part keys: {"api_key": ..., "app_key": ...}).',
+    ),
+]
+RoleArnOption = Annotated[str | None, typer.Option(help="S3 exports: an IAM role the server assumes to read them.")]
+ExternalIdOption = Annotated[str | None, typer.Option(help="The external ID the role's trust policy requires.")]
+ServiceAccountOption = Annotated[str | None, typer.Option(help="GCS exports: a service account the server impersonates.")]
+SasStdinOption = Annotated[
+    bool, typer.Option("--storage-sas-stdin", help="Azure exports: read a SAS token from stdin and store it encrypted.")
+]
+
+
+def _stdin_secret(flag: str) -> str | dict[str, Any]:
+    if sys.stdin.isatty():
+        typer.echo(f"{flag}: paste the secret, then Ctrl-D", err=True)
+    text = sys.stdin.read().strip()
+    if not text:
+        raise typer.BadParameter("nothing on stdin", param_hint=flag)
+    if text.startswith("{"):
+        try:
+            return dict(json.loads(text))
+        except (ValueError, TypeError):
+            raise typer.BadParameter("stdin starts with '{' but is not a JSON object", param_hint=flag) from None
+    return text
+
+
+def _secrets(
+    credential_env: str | None,
+    credential_stdin: bool,
+    storage_role_arn: str | None,
+    storage_external_id: str | None,
+    storage_service_account: str | None,
+    storage_sas_stdin: bool,
+) -> dict[str, Any]:
+    """The `credential` and `storage_credential` objects the flags ask for (stdin read at most once)."""
+    if credential_stdin and storage_sas_stdin:
+        raise typer.BadParameter("only one secret can come from stdin", param_hint="--credential-stdin")
+    if credential_env and credential_stdin:
+        raise typer.BadParameter("give --credential-env or --credential-stdin, not both", param_hint="--credential-env")
+    body: dict[str, Any] = {}
+    if credential_env:
+        body["credential"] = {"kind": "env", "name": credential_env}
+    elif credential_stdin:
+        body["credential"] = {"kind": "stored", "value": _stdin_secret("--credential-stdin")}
+    storage = [
+        {"kind": "aws-role", "role_arn": storage_role_arn, "external_id": storage_external_id} if storage_role_arn else None,
+        {"kind": "gcp-service-account", "service_account": storage_service_account} if storage_service_account else None,
+        {"kind": "azure-sas", "sas_token": _stdin_secret("--storage-sas-stdin")} if storage_sas_stdin else None,
+    ]
+    chosen = [_given(**spec) for spec in storage if spec]
+    if len(chosen) > 1:
+        raise typer.BadParameter("give one storage identity", param_hint="--storage-role-arn")
+    if storage_external_id and not storage_role_arn:
+        raise typer.BadParameter("--storage-external-id goes with --storage-role-arn", param_hint="--storage-external-id")
+    if chosen:
+        body["storage_credential"] = chosen[0]
+    return body
+
+
 @app.command()
 def add(
     ctx: typer.Context,
     tenant: TenantOption,
-    provider: Annotated[str, typer.Option(help="aws, gcp or azure.")],
-    source_uri: Annotated[
-        str,
-        typer.Option(help="Where the export is: a local path, s3://, gs://, abfss:// or az://; globs * ** ? allowed."),
+    provider: Annotated[
+        str, typer.Option(help="aws, gcp or azure (exports); anthropic, cursor, datadog, confluent or aiven (vendor APIs).")
     ],
+    source_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the export is: a local path, s3://, gs://, abfss://, az:// or bq://; globs * ** ? allowed. "
+            "Vendor sources take none."
+        ),
+    ] = None,
     format_: Annotated[
-        str, typer.Option("--format", help="The export's format, or auto: detected from the first file's columns.")
-    ] = "auto",
+        str | None,
+        typer.Option("--format", help="The export's format; default auto (detected from the first file's columns), api for vendors."),
+    ] = None,
     option: OptionOption = None,
+    credential_env: CredentialEnvOption = None,
+    credential_stdin: CredentialStdinOption = False,
+    storage_role_arn: RoleArnOption = None,
+    storage_external_id: ExternalIdOption = None,
+    storage_service_account: ServiceAccountOption = None,
+    storage_sas_stdin: SasStdinOption = False,
     name: Annotated[str | None, typer.Option(help="Unique in the tenant; default: derived from the URI.")] = None,
     region: RegionOption = None,
     window_months: WindowOption = None,
@@ -116,9 +199,13 @@ def add(
     no_validate: NoValidateOption = False,
     output: OutputOption = Output.json,
 ) -> None:
-    """Add a billing source. The URI is listed once first, so a wrong one fails now rather than at the first sync."""
+    """Add a billing source. The export is listed (or the vendor called) once first, so a wrong URI or key fails
+    now rather than at the first sync."""
     body = _given(
         provider=provider, source_uri=source_uri, format=format_, name=name, region=region, window_months=window_months
+    )
+    body.update(
+        _secrets(credential_env, credential_stdin, storage_role_arn, storage_external_id, storage_service_account, storage_sas_stdin)
     )
     if option:
         body["options"] = _options(option)
@@ -184,16 +271,32 @@ def update(
         str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")
     ] = None,
     option: OptionOption = None,
+    credential_env: CredentialEnvOption = None,
+    credential_stdin: CredentialStdinOption = False,
+    storage_role_arn: RoleArnOption = None,
+    storage_external_id: ExternalIdOption = None,
+    storage_service_account: ServiceAccountOption = None,
+    storage_sas_stdin: SasStdinOption = False,
+    remove_storage_credential: Annotated[
+        bool, typer.Option("--remove-storage-credential", help="Read the export with the server's own identity again.")
+    ] = False,
     no_validate: NoValidateOption = False,
     output: OutputOption = Output.json,
 ) -> None:
-    """Change a billing source; only the options given change (--option replaces the whole option set)."""
+    """Change a billing source; only the options given change (--option replaces the whole option set).
+    A new credential replaces the old one in place: no re-sync, no gap."""
     body = _given(window_months=window_months, source_uri=source_uri, region=region, name=name, format=format_)
     if option:
         body["options"] = _options(option)
+    body.update(
+        _secrets(credential_env, credential_stdin, storage_role_arn, storage_external_id, storage_service_account, storage_sas_stdin)
+    )
+    if remove_storage_credential:
+        body["storage_credential"] = None
     if not body:
         ctx.fail(
-            "nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format, --option"
+            "nothing to change: give at least one of --window-months, --source-uri, --region, --name, --format, --option, "
+            "--credential-env, --credential-stdin or a storage identity"
         )
     if no_validate:
         body["validate"] = False

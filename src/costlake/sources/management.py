@@ -11,19 +11,21 @@ from costlake.catalog import sources as source_rows
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Tenant
 from costlake.catalog.runs import running_run
+from costlake.credentials import store_credential, store_storage_identity
+from costlake.credentials.secret import CredentialError
 from costlake.errors import Conflict, InvalidInput
 from costlake.settings import Settings
-from costlake.sources.access import (
-    check_files_stay_local,
-    check_uri_access,
-    parse_source_uri,
-)
+from costlake.sources.connection import check_export, check_vendor, export_settings
 from costlake.sources.detection import AUTO, detect_format
-from costlake.sources.registry import format_owning
-from costlake.storage import Location, StorageError, StoredFile, list_files
+from costlake.sources.registry import FORMATS, METADATA_FORMATS, PROVIDERS
+from costlake.sources.vendors import API_FORMAT, VENDORS, Connector
+from costlake.storage import Location, StoredFile
+from costlake.storage.identity import StorageIdentity
 from costlake.store import Lake
 
 _GLOB_SEGMENT = re.compile(r"[*?\[]")
+KNOWN_PROVIDERS = (*PROVIDERS, *VENDORS)
+KNOWN_FORMATS = (AUTO, *FORMATS, *METADATA_FORMATS, API_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -51,41 +53,63 @@ def _unique_name(catalog: Catalog, tenant_id: str, wanted: str) -> str:
     return name
 
 
-def check_source_uri(
-    uri: str, tenant: Tenant, caller: Caller, settings: Settings, *, probe: bool
-) -> tuple[Location, list[StoredFile]]:
-    """Parse, apply the access rules, and (when probing) list the URI once so a bad one fails now, not hours later."""
-    location = parse_source_uri(uri)
-    check_uri_access(location, operator=caller.operator, allowed_prefixes=tenant.allowed_uri_prefixes, settings=settings)
-    files: list[StoredFile] = []
-    owner = format_owning(location.scheme)
-    if owner is not None:
-        # Not a file store: the format that reads it checks the URI's form (access is checked at the first sync).
-        return location, owner.select_files(location.uri, settings, {})
-    if probe:
-        try:
-            files = list_files(uri, settings)
-        except StorageError as error:
-            raise InvalidInput("source_uri", str(error)) from None
-        if location.scheme == "file" and not caller.operator:
-            check_files_stay_local([file.uri for file in files], settings)
-    return location, files
-
-
 def _resolve_format(wanted: str, files: list[StoredFile], settings: Settings) -> str:
     """`auto` becomes the detected format when the export could be listed; otherwise the first sync detects it."""
     return detect_format(files, settings) if wanted == AUTO and files else wanted
 
 
+def _stored_storage_credential(spec: dict[str, Any] | None, settings: Settings) -> dict[str, str] | None:
+    return None if spec is None else store_storage_identity(StorageIdentity.parse(spec), settings)
+
+
+def _vendor_fields(connector: Connector, fields: dict[str, Any]) -> dict[str, Any]:
+    """A vendor API source: its fixed URI and format, options and a credential, checked with one vendor call."""
+    if fields.get("format") not in (None, AUTO, API_FORMAT):
+        raise InvalidInput("format", f"{connector.provider} sources read the vendor's API: format is {API_FORMAT!r}")
+    if fields.get("source_uri") not in (None, connector.source_uri):
+        raise InvalidInput(
+            "source_uri",
+            f"{connector.provider} sources take no source_uri (it is {connector.source_uri}); the vendor's host is a "
+            "server setting, vendor settings go in options",
+        )
+    if fields.get("storage_credential") is not None:
+        raise InvalidInput("storage_credential", "a storage credential is for object-store exports; vendor sources use credential")
+    return {**fields, "source_uri": connector.source_uri, "format": API_FORMAT}
+
+
+def _credential(connector: Connector, spec: dict[str, Any] | None, settings: Settings, tenant: Tenant, caller: Caller) -> dict[str, str]:
+    if spec is None:
+        raise CredentialError(
+            f"{connector.provider} sources need a credential ({connector.credential_hint}): "
+            '{"kind": "env", "name": "VAR"} or {"kind": "stored", "value": ...}'
+        )
+    return store_credential(spec, connector.credential_parts, settings, tenant_name=tenant.name, operator=caller.operator)
+
+
 def create_source(
     catalog: Catalog, settings: Settings, tenant: Tenant, caller: Caller, fields: dict[str, Any], *, validate: bool
 ) -> BillingSource:
-    location, files = check_source_uri(fields["source_uri"], tenant, caller, settings, probe=validate)
-    name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
-    source_format = _resolve_format(fields["format"], files, settings)
-    source = BillingSource(
-        tenant_id=tenant.id, **{**fields, "name": name, "source_uri": location.uri, "format": source_format}
-    )
+    connector = VENDORS.get(fields["provider"])
+    if connector is not None:
+        fields = _vendor_fields(connector, fields)
+        fields["credential"] = _credential(connector, fields.get("credential"), settings, tenant, caller)
+        check_vendor(connector, settings, fields["options"], fields["credential"], probe=validate)
+        name = fields.get("name") or _unique_name(catalog, tenant.id, connector.provider)
+    else:
+        if fields.get("credential") is not None:
+            raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
+        if not fields.get("source_uri"):
+            raise InvalidInput("source_uri", f"{fields['provider']} sources need a source_uri: where the export lives")
+        fields["storage_credential"] = _stored_storage_credential(fields.get("storage_credential"), settings)
+        location, files = check_export(
+            fields["source_uri"], tenant, settings, operator=caller.operator, storage_credential=fields["storage_credential"], probe=validate
+        )
+        source_format = _resolve_format(fields.get("format") or AUTO, files, export_settings(settings, fields["storage_credential"]))
+        if source_format == API_FORMAT:
+            raise InvalidInput("format", f"format {API_FORMAT!r} is for vendor providers: {', '.join(VENDORS)}")
+        name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
+        fields = {**fields, "source_uri": location.uri, "format": source_format}
+    source = BillingSource(tenant_id=tenant.id, **{**fields, "name": name})
     return source_rows.insert_source(catalog, source)
 
 
@@ -99,22 +123,45 @@ def update_source(
     *,
     validate: bool,
 ) -> BillingSource:
+    """Only what changed is checked; a new credential replaces the old in place (no re-sync, no data gap)."""
     source = source_rows.get_source(catalog, tenant.id, source_id)
     if "provider" in changes and changes.pop("provider") != source.provider:
         raise InvalidInput("provider", "provider cannot change; add a new billing source for the other provider")
-    files: list[StoredFile] = []
-    if "source_uri" in changes and changes["source_uri"] != source.source_uri:
-        location, files = check_source_uri(changes["source_uri"], tenant, caller, settings, probe=validate)
-        changes["source_uri"] = location.uri
-        changes["needs_backfill"] = True
-    if changes.get("format") == AUTO:
-        if not files:
-            files = check_source_uri(changes.get("source_uri", source.source_uri), tenant, caller, settings, probe=validate)[1]
-        changes["format"] = _resolve_format(AUTO, files, settings)
-    if "format" in changes and changes["format"] != source.format:
-        changes["needs_backfill"] = True
     if changes.get("name") is None:
         changes.pop("name", None)
+    connector = VENDORS.get(source.provider)
+    if connector is not None:
+        merged = {"source_uri": source.source_uri, "format": source.format, **changes}
+        _vendor_fields(connector, merged)
+        changes.pop("source_uri", None)
+        changes.pop("format", None)
+        if "credential" in changes:
+            changes["credential"] = _credential(connector, changes["credential"], settings, tenant, caller)
+        if "credential" in changes or "options" in changes:
+            options = changes.get("options", source.options)
+            check_vendor(connector, settings, options, changes.get("credential", source.credential), probe=validate)
+        return source_rows.update_source(catalog, tenant.id, source_id, changes)
+    if changes.get("credential") is not None:
+        raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
+    changes.pop("credential", None)
+    if "storage_credential" in changes:
+        changes["storage_credential"] = _stored_storage_credential(changes["storage_credential"], settings)
+    storage_credential = changes.get("storage_credential", source.storage_credential)
+    uri = changes.get("source_uri", source.source_uri)
+    files: list[StoredFile] = []
+    if "source_uri" in changes or "storage_credential" in changes or changes.get("format") == AUTO:
+        location, files = check_export(
+            uri, tenant, settings, operator=caller.operator, storage_credential=storage_credential, probe=validate
+        )
+        if location.uri != source.source_uri:
+            changes["source_uri"] = location.uri
+            changes["needs_backfill"] = True
+        else:
+            changes.pop("source_uri", None)
+    if changes.get("format") == AUTO:
+        changes["format"] = _resolve_format(AUTO, files, export_settings(settings, storage_credential))
+    if "format" in changes and changes["format"] != source.format:
+        changes["needs_backfill"] = True
     return source_rows.update_source(catalog, tenant.id, source_id, changes)
 
 

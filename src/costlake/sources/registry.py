@@ -6,8 +6,9 @@ canonical batches, and how to recognize a file of it from its header (for `auto`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -17,6 +18,8 @@ from costlake.sources.focus import looks_like_focus, read_focus
 from costlake.storage import StoredFile, list_files
 
 FileSelector = Callable[[str, Settings, Mapping[str, str]], list[StoredFile]]
+# A metadata format yields commitment records (costlake.catalog.models.Commitment fields) instead of cost rows.
+CommitmentReader = Callable[[str, Settings, Mapping[str, str]], Iterable[dict[str, Any]]]
 Reader = Callable[[list[StoredFile], Settings, MonthRange, Mapping[str, str]], Iterator[pa.RecordBatch]]
 
 
@@ -36,6 +39,7 @@ class SourceFormat:
 
 
 PROVIDERS = ("aws", "gcp", "azure")
+METADATA_FORMATS: dict[str, CommitmentReader] = {}
 FORMATS: dict[str, SourceFormat] = {
     "focus": SourceFormat(
         "focus",
@@ -48,6 +52,10 @@ FORMATS: dict[str, SourceFormat] = {
 
 def register(source_format: SourceFormat) -> None:
     FORMATS[source_format.name] = source_format
+
+
+def register_metadata_format(name: str, reader: CommitmentReader) -> None:
+    METADATA_FORMATS[name] = reader
 
 
 def format_owning(scheme: str) -> SourceFormat | None:

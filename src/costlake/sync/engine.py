@@ -9,23 +9,29 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import pyarrow as pa
 
 from costlake.catalog import Catalog
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.catalog.runs import RunOutcome, finish_run
-from costlake.errors import CostlakeError
-from costlake.text import money_text
-from costlake.settings import Settings
 from costlake.catalog.sources import update_source
+from costlake.credentials import CredentialError, resolve_credential
+from costlake.errors import CostlakeError
+from costlake.settings import Settings
+from costlake.sources.connection import export_settings
 from costlake.sources.detection import AUTO, detect_format
 from costlake.sources.registry import FORMATS, format_owning
+from costlake.sources.vendors import API_FORMAT, vendor
 from costlake.storage import StorageError, list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
 from costlake.sync.lease import LeaseKeeper
-from costlake.sync.plan import plan_sync
+from costlake.sync.plan import SyncPlan, plan_sync
+from costlake.text import money_text
 
 log = logging.getLogger(__name__)
 
@@ -77,27 +83,58 @@ def _with_detected_format(context: SyncContext, source: BillingSource, settings:
     return update_source(context.catalog, source.tenant_id, source.id, {"format": detected})
 
 
+@dataclass
+class _Read:
+    """What a sync reads: canonical batches, how many files they come from, and warnings the reader adds."""
+
+    plan: SyncPlan
+    batches: Iterator[pa.RecordBatch]
+    files: int = 0
+    warnings: list[str] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
+
+
+def _plan(source: BillingSource, run: SyncRun, settings: Settings, history_months: int | None = None) -> SyncPlan:
+    return plan_sync(
+        backfill=run.trigger == "backfill",
+        from_date=run.from_date,
+        window_months=source.window_months,
+        initial_backfill_months=settings.initial_backfill_months,
+        history_months=history_months,
+    )
+
+
+def _read_vendor(source: BillingSource, run: SyncRun, settings: Settings) -> _Read:
+    connector = vendor(source.provider)
+    if not source.credential:
+        raise CredentialError(f"this {source.provider} source has no credential; update it with one")
+    secret = resolve_credential(source.credential, connector.credential_parts, settings)
+    vendor_context = connector.open(settings, source.options, secret)
+    plan = _plan(source, run, settings, connector.history_months)
+    batches = connector.read(vendor_context, plan.read_range)
+    return _Read(plan, batches, warnings=vendor_context.warnings, close=vendor_context.client.close)
+
+
+def _read_export(context: SyncContext, source: BillingSource, run: SyncRun) -> _Read:
+    settings = export_settings(context.settings, source.storage_credential)
+    source = _with_detected_format(context, source, settings)
+    source_format = FORMATS[source.format]
+    files = source_format.select_files(source.source_uri, settings, source.options)
+    plan = _plan(source, run, settings)
+    return _Read(plan, source_format.read(files, settings, plan.read_range, source.options), files=len(files))
+
+
 def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncRun:
     """Carry out a run that start_run created; returns the finished run."""
     settings = context.settings
     staged: StagedWrite | None = None
-    files_read = 0
+    read: _Read | None = None
     try:
         with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration) as lease:
-            source = _with_detected_format(context, source, settings)
-            source_format = FORMATS[source.format]
-            files = source_format.select_files(source.source_uri, settings, source.options)
-            files_read = len(files)
-            plan = plan_sync(
-                backfill=run.trigger == "backfill",
-                from_date=run.from_date,
-                window_months=source.window_months,
-                initial_backfill_months=settings.initial_backfill_months,
-            )
-            batches = prefetch(source_format.read(files, settings, plan.read_range, source.options))
-            staged = context.lake.stage(source.tenant_id, source.id, run.id, batches)
+            read = _read_vendor(source, run, settings) if source.format == API_FORMAT else _read_export(context, source, run)
+            staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
-            warnings = _warnings(staged, plan.scope, loaded_before)
+            warnings = read.warnings + _warnings(staged, read.plan.scope, loaded_before)
             lease.check()
             with lake_commit_lock(
                 context.catalog, source.tenant_id, context.owner, lease=settings.lease_duration, timeout=settings.lease_duration * 5
@@ -110,7 +147,7 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
             months=sorted(staged.months),
             row_count=staged.row_count,
             billed_cost_by_month=_billed_by_month(staged),
-            files=files_read,
+            files=read.files,
             warnings=warnings,
         )
     except Exception as error:  # noqa: BLE001 - a sync must end in a recorded run, whatever failed
@@ -120,5 +157,8 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
         message = str(error) if known else f"unexpected error: {type(error).__name__}: {error}"
         if not known:
             log.exception("sync %s of source %s failed", run.id, source.id)
-        outcome = RunOutcome(status="failed", files=files_read, error=message)
+        outcome = RunOutcome(status="failed", files=read.files if read else 0, error=message)
+    finally:
+        if read is not None:
+            read.close()
     return finish_run(context.catalog, run.id, outcome)

@@ -26,9 +26,17 @@ class SyncPlan:
         return month_span(self.first, self.current)
 
 
-def plan_sync(*, backfill: bool, from_date: date | None, window_months: int, initial_backfill_months: int) -> SyncPlan:
+def plan_sync(
+    *,
+    backfill: bool,
+    from_date: date | None,
+    window_months: int,
+    initial_backfill_months: int,
+    history_months: int | None = None,
+) -> SyncPlan:
     """`from` reloads from that month; a first sync (backfill) reloads the export's history up to a limit;
-    every other sync reloads the trailing window (the current month and the ones before it)."""
+    every other sync reloads the trailing window (the current month and the ones before it). A vendor API keeps
+    only `history_months`: nothing older is asked for (nor reported as vanished)."""
     current = current_month()
     if from_date is not None:
         first = month_of(from_date)
@@ -36,4 +44,6 @@ def plan_sync(*, backfill: bool, from_date: date | None, window_months: int, ini
         first = add_months(current, -(initial_backfill_months - 1))
     else:
         first = add_months(current, -(window_months - 1))
+    if history_months is not None:
+        first = max(first, add_months(current, -(history_months - 1)))
     return SyncPlan(first=first, current=current)

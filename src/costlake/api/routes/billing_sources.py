@@ -28,7 +28,10 @@ def list_sources(tenant: AdminTenantDep, services: ServicesDep) -> list[SourceOu
 
 @router.post("", response_model=SourceOut, status_code=201)
 def create_source(body: SourceCreate, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> SourceOut:
-    fields = body.model_dump(exclude={"validate_uri"})
+    fields = body.model_dump(exclude={"validate_uri", "credential", "storage_credential"})
+    for name in ("credential", "storage_credential"):
+        value = getattr(body, name)
+        fields[name] = None if value is None else value.model_dump(exclude_none=True)
     source = management.create_source(
         services.catalog, services.settings, tenant, _caller(principal), fields, validate=body.validate_uri
     )
