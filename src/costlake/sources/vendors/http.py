@@ -20,7 +20,7 @@ from costlake.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504, 529}  # 529: Anthropic "overloaded"
 USER_AGENT = "costlake (+https://github.com/costlake/costlake)"
 
 
