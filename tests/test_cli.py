@@ -73,8 +73,8 @@ def tenant(home: Path) -> dict[str, Any]:
     return ok("tenant", "create", "acme")
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> Result:
-    return runner.invoke(app, list(args), env=env)
+def cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    return runner.invoke(app, list(args), env=env, input=input)
 
 
 def ok(*args: str, env: dict[str, str] | None = None) -> Any:
