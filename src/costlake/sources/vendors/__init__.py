@@ -10,7 +10,7 @@ from costlake.sources.vendors.http import VendorClient, VendorError
 
 VENDORS: dict[str, Connector] = {}
 # One module per vendor; each calls register_vendor() on import.
-VENDOR_MODULES: tuple[str, ...] = ("anthropic", "datadog", "cursor")
+VENDOR_MODULES: tuple[str, ...] = ("anthropic", "datadog", "confluent", "cursor", "aiven")
 
 
 def register_vendor(connector: Connector) -> None:
