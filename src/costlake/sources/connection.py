@@ -10,7 +10,11 @@ from costlake.catalog.models import Tenant
 from costlake.credentials import resolve_credential, resolve_storage_identity
 from costlake.errors import InvalidInput
 from costlake.settings import Settings
-from costlake.sources.access import check_files_stay_local, check_uri_access, parse_source_uri
+from costlake.sources.access import (
+    check_files_stay_local,
+    check_uri_access,
+    parse_source_uri,
+)
 from costlake.sources.registry import format_owning
 from costlake.sources.vendors import Connector, VendorError
 from costlake.storage import Location, StorageError, StoredFile, list_files

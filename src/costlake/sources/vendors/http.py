@@ -6,13 +6,19 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from costlake.credentials import Secret
 from costlake.errors import CostlakeError
@@ -67,7 +73,7 @@ def _server_wait(response: httpx.Response | None) -> float | None:
             return float(retry_after)
         parsed = email.utils.parsedate_to_datetime(retry_after)
         if parsed is not None:
-            return max(0.0, (parsed - datetime.now(timezone.utc)).total_seconds())
+            return max(0.0, (parsed - datetime.now(UTC)).total_seconds())
     if response.status_code == 429:
         reset = response.headers.get("X-RateLimit-Reset")  # Confluent and Datadog: seconds until the window resets
         if reset and reset.strip().isdigit():

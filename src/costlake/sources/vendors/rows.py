@@ -8,7 +8,7 @@ and rows outside the sync's months are dropped, as for file formats.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,8 +33,8 @@ def money(value: Decimal | int | str) -> Decimal:
 
 def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """The UTC calendar month holding `moment`, as [start, end)."""
-    start = datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
-    end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=timezone.utc)
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
     return start, end
 
 
@@ -42,7 +42,7 @@ def _billing_month(row: dict[str, Any]) -> str:
     moment = row.get("BillingPeriodStart") or row.get("ChargePeriodStart")
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise ValueError("every vendor row needs a timezone-aware ChargePeriodStart")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m")
+    return moment.astimezone(UTC).strftime("%Y-%m")
 
 
 def _cell(name: str, value: Any) -> Any:
