@@ -33,6 +33,15 @@ def find_source_by_name(catalog: Catalog, tenant_id: str, name: str) -> BillingS
         return session.scalars(query).first()
 
 
+def storage_claim_elsewhere(catalog: Catalog, tenant_id: str, claim: str) -> bool:
+    """Whether another tenant's source reads as the principal this claim fingerprints."""
+    with catalog.session() as session:
+        query = select(BillingSource.storage_credential).where(
+            BillingSource.tenant_id != tenant_id, BillingSource.storage_credential.is_not(None)
+        )
+        return any(stored and stored.get("claim") == claim for stored in session.scalars(query))
+
+
 def _name_taken(name: str) -> InvalidInput:
     return InvalidInput("name", f"a billing source named {name!r} already exists in this tenant; choose another name")
 

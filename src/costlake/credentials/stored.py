@@ -6,6 +6,7 @@ Catalog form: {"kind": "env", "name": VAR} (read from the server's environment w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -65,9 +66,24 @@ def credential_view(stored: dict[str, str] | None) -> dict[str, Any] | None:
     return None if not stored else {"kind": stored["kind"], "set": True}
 
 
+def tenant_external_id(tenant_id: str) -> str:
+    """The AWS external ID costlake issues to a tenant: its roles' trust policies require it, so no other tenant
+    of this server can have the server assume them (the confused-deputy problem external IDs exist for)."""
+    return f"costlake-{tenant_id}"
+
+
+def storage_claim(identity: StorageIdentity) -> str | None:
+    """A fingerprint of the principal the server would act as (role or service account), kept beside the
+    ciphertext so one tenant cannot use a principal another tenant already connected."""
+    principal = identity.role_arn or identity.service_account
+    return None if principal is None else hashlib.sha256(f"{identity.kind}:{principal}".encode()).hexdigest()
+
+
 def store_storage_identity(identity: StorageIdentity, settings: Settings) -> dict[str, str]:
     ciphertext = SecretCipher.for_settings(settings).encrypt(json.dumps(identity.as_spec()))
-    return {"kind": identity.kind, "ciphertext": ciphertext}
+    stored = {"kind": identity.kind, "ciphertext": ciphertext}
+    claim = storage_claim(identity)
+    return stored if claim is None else {**stored, "claim": claim}
 
 
 def resolve_storage_identity(stored: dict[str, str] | None, settings: Settings) -> StorageIdentity | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Tenant
 from costlake.catalog.runs import running_run
 from costlake.credentials import store_credential, store_storage_identity
+from costlake.credentials.stored import tenant_external_id
 from costlake.credentials.secret import CredentialError
 from costlake.errors import Conflict, InvalidInput
 from costlake.settings import Settings
@@ -58,8 +60,29 @@ def _resolve_format(wanted: str, files: list[StoredFile], settings: Settings) ->
     return detect_format(files, settings) if wanted == AUTO and files else wanted
 
 
-def _stored_storage_credential(spec: dict[str, Any] | None, settings: Settings) -> dict[str, str] | None:
-    return None if spec is None else store_storage_identity(StorageIdentity.parse(spec), settings)
+def _stored_storage_credential(
+    catalog: Catalog, settings: Settings, tenant: Tenant, caller: Caller, spec: dict[str, Any] | None
+) -> dict[str, str] | None:
+    """Check and encrypt a storage identity. Over HTTP an AWS role must trust the external ID costlake issued to
+    this tenant, and a role or service account already connected by another tenant is refused."""
+    if spec is None:
+        return None
+    identity = StorageIdentity.parse(spec)
+    if identity.kind == "aws-role" and not caller.operator:
+        issued = tenant_external_id(tenant.id)
+        if identity.external_id not in (None, issued):
+            raise InvalidInput(
+                "storage_credential",
+                f"the external ID for this tenant's roles is {issued!r} (issued by costlake, one per tenant); require "
+                "exactly that in the role's trust policy (sts:ExternalId) and omit external_id or send that value",
+            )
+        identity = dataclasses.replace(identity, external_id=issued)
+    stored = store_storage_identity(identity, settings)
+    if "claim" in stored and source_rows.storage_claim_elsewhere(catalog, tenant.id, stored["claim"]):
+        raise InvalidInput(
+            "storage_credential", "this role or service account is already connected by another tenant; use one of your own"
+        )
+    return stored
 
 
 def _vendor_fields(connector: Connector, fields: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +123,7 @@ def create_source(
             raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
         if not fields.get("source_uri"):
             raise InvalidInput("source_uri", f"{fields['provider']} sources need a source_uri: where the export lives")
-        fields["storage_credential"] = _stored_storage_credential(fields.get("storage_credential"), settings)
+        fields["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, fields.get("storage_credential"))
         location, files = check_export(
             fields["source_uri"], tenant, settings, operator=caller.operator, storage_credential=fields["storage_credential"], probe=validate
         )
@@ -145,7 +168,7 @@ def update_source(
         raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
     changes.pop("credential", None)
     if "storage_credential" in changes:
-        changes["storage_credential"] = _stored_storage_credential(changes["storage_credential"], settings)
+        changes["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, changes["storage_credential"])
     storage_credential = changes.get("storage_credential", source.storage_credential)
     uri = changes.get("source_uri", source.source_uri)
     files: list[StoredFile] = []

@@ -33,6 +33,15 @@ def azure_connection() -> dict[str, str]:
     return dict(part.split("=", 1) for part in raw.split(";") if "=" in part)
 
 
+def azure_blob_endpoint(account: str) -> str:
+    """The Blob endpoint of `account`: the one AZURE_STORAGE_CONNECTION_STRING gives for it (Azurite, sovereign
+    clouds), else the public cloud's. Only the endpoint is taken from the variable, never its key."""
+    connection = azure_connection()
+    if connection.get("AccountName") == account and connection.get("BlobEndpoint"):
+        return connection["BlobEndpoint"]
+    return f"https://{account}.blob.core.windows.net"
+
+
 def resolve_azure_account(location: Location) -> str:
     """The storage account for an Azure location; refuses to send one account's URI to another."""
     named = azure_account(location)

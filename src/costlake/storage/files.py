@@ -23,6 +23,12 @@ _CREDENTIAL_HINTS = {
     "gs": "the Google application default credentials (GOOGLE_APPLICATION_CREDENTIALS) and the bucket IAM roles",
     "az": "AZURE_STORAGE_CONNECTION_STRING / AZURE_STORAGE_ACCOUNT_KEY, or the identity's Storage Blob Data role",
 }
+# The same, when the settings carry a billing source's own storage identity (filled from its fields).
+_IDENTITY_HINTS = {
+    "aws-role": "that role {role_arn} may list and read it (s3:ListBucket, s3:GetObject) and that the bucket policy allows it",
+    "gcp-service-account": "that service account {service_account} may list and read it (roles/storage.objectViewer)",
+    "azure-sas": "the source's SAS token: issued for this account and container, not expired, with read and list (rl) permissions",
+}
 # Raised by the SDKs when credentials are missing or rejected, and not always with an HTTP status.
 _AUTH_ERROR_NAMES = {"ClientAuthenticationError", "NoCredentialsError", "DefaultCredentialsError", "RefreshError"}
 
@@ -37,10 +43,11 @@ def list_files(uri: str, settings: Settings) -> list[StoredFile]:
     """The files a location names, sorted by URI: a glob's matches, one file, or a folder's exports."""
     location = parse_uri(uri)
     fs = filesystem_for(location, settings)
-    with _storage_errors(location, fs, "list"):
+    hint = _credential_hint(location, settings)
+    with _storage_errors(location, fs, "list", hint):
         entries = _matching_entries(location, fs)
         if not entries:
-            raise _nothing_at(location, fs)
+            raise _nothing_at(location, fs, hint)
     files = (StoredFile(uri=uri_for_path(location, entry["name"]), size=int(entry["size"])) for entry in entries)
     return sorted(files, key=lambda stored: stored.uri)
 
@@ -49,7 +56,7 @@ def open_file(uri: str, settings: Settings) -> BinaryIO:
     """A seekable binary file for reading (pyarrow.parquet reads it); use it as a context manager."""
     location = _one_file(uri)
     fs = filesystem_for(location, settings)
-    with _storage_errors(location, fs, "read"):
+    with _storage_errors(location, fs, "read", _credential_hint(location, settings)):
         return cast(BinaryIO, fs.open(location.path, "rb"))
 
 
@@ -60,7 +67,7 @@ def open_output(uri: str, settings: Settings) -> BinaryIO:
     """
     location = _one_file(uri)
     fs = filesystem_for(location, settings)
-    with _storage_errors(location, fs, "write"):
+    with _storage_errors(location, fs, "write", _credential_hint(location, settings)):
         return cast(BinaryIO, fs.open(location.path, "wb"))
 
 
@@ -70,7 +77,7 @@ def remove_tree(uri: str, settings: Settings) -> None:
     if location.scheme != "file" and "/" not in location.path:
         raise StorageError(f"refusing to remove the whole bucket or container {location.uri}; name a folder in it")
     fs = filesystem_for(location, settings)
-    with _storage_errors(location, fs, "remove"), suppress(FileNotFoundError):
+    with _storage_errors(location, fs, "remove", _credential_hint(location, settings)), suppress(FileNotFoundError):
         fs.rm(location.path, recursive=True)
 
 
@@ -95,38 +102,47 @@ def _one_file(uri: str) -> Location:
     return location
 
 
-def _nothing_at(location: Location, fs: fsspec.AbstractFileSystem) -> StorageError:
+def _credential_hint(location: Location, settings: Settings) -> str:
+    """What to check when access fails: the source's own storage identity when it has one, else the server's."""
+    identity = settings.storage_identity
+    if identity is None:
+        return _CREDENTIAL_HINTS[location.scheme]
+    return _IDENTITY_HINTS[identity.kind].format_map(vars(identity))
+
+
+def _nothing_at(location: Location, fs: fsspec.AbstractFileSystem, hint: str) -> StorageError:
     if location.scheme != "file":
         bucket = location.path.split("/", 1)[0]
         if not fs.exists(bucket):
             kind = "container" if location.scheme == "az" else "bucket"
             return StorageError(
                 f"{kind} {bucket!r} does not exist ({location.uri}); check its name, and that the credentials "
-                f"and endpoint in use point at the right account: {_CREDENTIAL_HINTS[location.scheme]}"
+                f"and endpoint in use point at the right account: {hint}"
             )
     return StorageError(f"no file matches {location.uri}; check the path and glob")
 
 
 @contextmanager
-def _storage_errors(location: Location, fs: fsspec.AbstractFileSystem, action: str) -> Iterator[None]:
+def _storage_errors(location: Location, fs: fsspec.AbstractFileSystem, action: str, hint: str) -> Iterator[None]:
     """Turn whatever a storage client raises into a StorageError naming the URI.
 
-    Messages carry the exception's type, never its text, which may quote signed URLs or keys;
-    the original stays chained for the logs.
+    Messages carry the exception's type and the store's error code, never the exception's text,
+    which may quote signed URLs or keys; the original stays chained for the logs.
     """
     try:
         yield
     except StorageError:
         raise
     except FileNotFoundError as exc:
-        raise _nothing_at(location, fs) from exc
+        raise _nothing_at(location, fs, hint) from exc
     except Exception as exc:
         if _is_access_denied(exc):
             raise StorageError(
-                f"access denied: cannot {action} {location.uri}; check {_CREDENTIAL_HINTS[location.scheme]}"
+                f"access denied: cannot {action} {location.uri}; check {hint}{_store_code(exc)}"
             ) from exc
         raise StorageError(
             f"cannot {action} {location.uri} ({type(exc).__name__}); check that the storage service is reachable"
+            f"{_store_code(exc)}"
         ) from exc
 
 
@@ -137,3 +153,18 @@ def _is_access_denied(exc: Exception) -> bool:
         return True
     status = getattr(exc, "status_code", None) or getattr(exc, "code", None)  # azure-core, gcsfs HttpError
     return status in (401, 403) or str(exc).startswith("Forbidden")  # gcsfs: OSError("Forbidden: ...")
+
+
+def _store_code(exc: BaseException) -> str:
+    """The store's own error code (AccessDenied, AuthenticationFailed...) found along the cause chain, as
+    " (code)"; codes are fixed names, unlike messages, which may quote a signature's string-to-sign."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        code = getattr(cause, "error_code", None)  # azure-core's HttpResponseError
+        response = getattr(cause, "response", None)
+        if code is None and isinstance(response, dict):  # botocore's ClientError
+            code = response.get("Error", {}).get("Code")
+        if code:
+            return f" ({getattr(code, 'value', code)})"
+        cause = cause.__cause__ or cause.__context__
+    return ""
