@@ -175,6 +175,8 @@ class FakeBigQuery:
 
 
 def _selected(row: dict[str, Any], sql: str, parameters: dict[str, str]) -> bool:
+    if not parameters:
+        return True  # a plain SELECT * (e.g. the CUD metadata table, which has no invoice month) keeps every row
     month = row["invoice"]["month"]
     if "@first_month" in sql and month < parameters["first_month"]:
         return False

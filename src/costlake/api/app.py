@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from costlake import __version__
 from costlake.api.auth import OPERATOR, get_principal
 from costlake.api.errors import install_error_handlers
-from costlake.api.routes import billing_sources, costs, me
+from costlake.api.routes import billing_sources, commitments, costs, me
 from costlake.api.services import Services
 from costlake.settings import Settings
 from costlake.sync.scheduler import Scheduler
@@ -40,6 +40,7 @@ def create_app(settings: Settings, *, operator: bool = False, schedule: bool = F
     app.include_router(billing_sources.router)
     install_console(app)
     app.include_router(costs.router)
+    app.include_router(commitments.router)
     if operator:
         app.dependency_overrides[get_principal] = lambda: OPERATOR
     return app

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, TypeDecorator, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -34,6 +34,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """Exact decimals on every database: SQLite turns NUMERIC into a float, so the text is stored instead."""
+
+    impl = String(60)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> str | None:
+        return None if value is None else format(Decimal(value), "f")
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 class Base(DeclarativeBase):
@@ -141,7 +154,7 @@ class Commitment(Base):
     billing_account_id: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(100))
     term: Mapped[str | None] = mapped_column(String(20))  # ISO 8601 duration, e.g. P1Y
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(38, 18))
+    amount: Mapped[Decimal | None] = mapped_column(DecimalText)
     amount_unit: Mapped[str | None] = mapped_column(String(40))
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]

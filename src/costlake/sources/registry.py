@@ -64,7 +64,7 @@ def format_owning(scheme: str) -> SourceFormat | None:
 
 def _register_native_formats() -> None:
     # Each module registers its formats on import (issue 3: AWS CUR, Azure cost details, GCP billing export).
-    from costlake.sources import aws_cur, azure_cost, gcp_billing  # noqa: F401
+    from costlake.sources import aws_cur, azure_cost, gcp_billing, gcp_cud_metadata  # noqa: F401
 
 
 _register_native_formats()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from costlake.catalog import Catalog
+from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.catalog.runs import RunOutcome, finish_run
@@ -24,7 +25,8 @@ from costlake.errors import CostlakeError
 from costlake.settings import Settings
 from costlake.sources.connection import export_settings
 from costlake.sources.detection import AUTO, detect_format
-from costlake.sources.registry import FORMATS, format_owning
+from costlake.sources.gcp_cud_enrichment import with_commitments
+from costlake.sources.registry import FORMATS, METADATA_FORMATS, format_owning
 from costlake.sources.vendors import API_FORMAT, vendor
 from costlake.storage import StorageError, list_files, parse_uri
 from costlake.store import Lake, StagedWrite
@@ -34,6 +36,7 @@ from costlake.sync.plan import SyncPlan, plan_sync
 from costlake.text import money_text
 
 log = logging.getLogger(__name__)
+GCP_BILLING_EXPORT = "gcp-billing-export"
 
 
 def worker_identity() -> str:
@@ -121,7 +124,20 @@ def _read_export(context: SyncContext, source: BillingSource, run: SyncRun) -> _
     source_format = FORMATS[source.format]
     files = source_format.select_files(source.source_uri, settings, source.options)
     plan = _plan(source, run, settings)
-    return _Read(plan, source_format.read(files, settings, plan.read_range, source.options), files=len(files))
+    batches = source_format.read(files, settings, plan.read_range, source.options)
+    if source.format == GCP_BILLING_EXPORT:
+        # Commitment metadata (a gcp-cud-metadata source of the tenant) names the CUDs that cover these rows.
+        batches = with_commitments(batches, list_commitments(context.catalog, source.tenant_id))
+    return _Read(plan, batches, files=len(files))
+
+
+def _load_commitments(context: SyncContext, source: BillingSource) -> RunOutcome:
+    """A metadata source stores commitments for its tenant instead of cost rows."""
+    settings = export_settings(context.settings, source.storage_credential)
+    records = METADATA_FORMATS[source.format](source.source_uri, settings, source.options)
+    count = replace_commitments(context.catalog, source.tenant_id, source.id, records)
+    return RunOutcome(status="succeeded" if count else "warning", row_count=count,
+                      warnings=[] if count else ["the commitment metadata table holds no commitments"])
 
 
 def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncRun:
@@ -130,6 +146,9 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
     staged: StagedWrite | None = None
     read: _Read | None = None
     try:
+        if source.format in METADATA_FORMATS:
+            with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration):
+                return finish_run(context.catalog, run.id, _load_commitments(context, source))
         with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration) as lease:
             read = _read_vendor(source, run, settings) if source.format == API_FORMAT else _read_export(context, source, run)
             staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("billing_account_id", sa.String(100), nullable=True),
         sa.Column("region", sa.String(100), nullable=True),
         sa.Column("term", sa.String(20), nullable=True),
-        sa.Column("amount", sa.Numeric(38, 18), nullable=True),
+        sa.Column("amount", sa.String(60), nullable=True),  # exact decimal text
         sa.Column("amount_unit", sa.String(40), nullable=True),
         sa.Column("starts_at", sa.DateTime(), nullable=True),
         sa.Column("ends_at", sa.DateTime(), nullable=True),
