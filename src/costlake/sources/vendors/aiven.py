@@ -25,7 +25,7 @@ from costlake.sources.conversion import MonthRange
 from costlake.sources.vendors import register_vendor
 from costlake.sources.vendors.connector import Connector, VendorContext
 from costlake.sources.vendors.http import VendorClient, VendorError
-from costlake.sources.vendors.rows import money, month_bounds, rows_to_batches
+from costlake.sources.vendors.rows import money, month_bounds, rows_to_batches, seller
 
 BILLING_GROUPS = "/v1/billing-group"
 SUNSET = {404, 410}  # what a retired endpoint answers
@@ -215,10 +215,7 @@ def _common(invoice: Invoice, organization_id: str | None) -> dict[str, Any]:
         "ChargePeriodStart": start,
         "ChargePeriodEnd": end,
         "InvoiceId": invoice.number,
-        "ProviderName": NAME,
-        "ServiceProviderName": NAME,
-        "PublisherName": NAME,
-        "InvoiceIssuerName": NAME,
+        **seller(NAME),
     }
 
 

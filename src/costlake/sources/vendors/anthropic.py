@@ -25,7 +25,7 @@ from costlake.sources.conversion import MonthRange
 from costlake.sources.vendors import register_vendor
 from costlake.sources.vendors.connector import Connector, VendorContext
 from costlake.sources.vendors.http import VendorClient, VendorError
-from costlake.sources.vendors.rows import month_bounds, rows_to_batches
+from costlake.sources.vendors.rows import month_bounds, rows_to_batches, seller
 
 PROVIDER = "anthropic"
 VENDOR = "Anthropic"
@@ -257,9 +257,7 @@ def _row(
         "ConsumedUnit": unit,
         "PricingQuantity": quantity,
         "PricingUnit": unit,
-        "ProviderName": VENDOR,
-        "PublisherName": VENDOR,
-        "InvoiceIssuerName": VENDOR,
+        **seller(VENDOR),
         "ServiceName": "Claude API",
         "ServiceCategory": "AI and Machine Learning",
         "ServiceSubcategory": "Generative AI",

@@ -24,7 +24,7 @@ from costlake.sources.conversion import MonthRange
 from costlake.sources.vendors import register_vendor
 from costlake.sources.vendors.connector import Connector, VendorContext
 from costlake.sources.vendors.http import VendorClient, VendorError
-from costlake.sources.vendors.rows import money, rows_to_batches
+from costlake.sources.vendors.rows import money, rows_to_batches, seller
 
 COSTS_PATH = "/billing/v1/costs"
 # The spec allows up to 10000 but also declares x-max-page-items 500: ask for what it will surely serve.
@@ -175,10 +175,7 @@ def row(item: dict[str, Any], account_id: str) -> dict[str, Any]:
         "ConsumedUnit": None if credit else unit,
         "PricingQuantity": quantity,
         "PricingUnit": None if credit else unit,
-        "ProviderName": NAME,
-        "ServiceProviderName": NAME,
-        "PublisherName": NAME,
-        "InvoiceIssuerName": NAME,
+        **seller(NAME),
         "ServiceName": service,
         "ServiceCategory": category,
         "ServiceSubcategory": subcategory,

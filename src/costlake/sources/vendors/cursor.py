@@ -24,7 +24,7 @@ from costlake.sources.conversion import MonthRange
 from costlake.sources.vendors import register_vendor
 from costlake.sources.vendors.connector import Connector, VendorContext
 from costlake.sources.vendors.http import VendorError
-from costlake.sources.vendors.rows import money, month_bounds, rows_to_batches
+from costlake.sources.vendors.rows import money, month_bounds, rows_to_batches, seller
 
 VENDOR = "Cursor"
 EVENTS_PATH = "/teams/filtered-usage-events"
@@ -186,10 +186,7 @@ def _row(group: _Group, totals: _Totals, team: str, names: Mapping[str, str]) ->
         "ConsumedUnit": unit,
         "PricingQuantity": totals.quantity,
         "PricingUnit": unit,
-        "ProviderName": VENDOR,
-        "ServiceProviderName": VENDOR,
-        "PublisherName": VENDOR,
-        "InvoiceIssuerName": VENDOR,
+        **seller(VENDOR),
         "ServiceName": VENDOR,
         "ServiceCategory": "AI and Machine Learning",
         "ServiceSubcategory": "Generative AI",

@@ -24,7 +24,7 @@ from costlake.sources.conversion import MonthRange
 from costlake.sources.vendors import register_vendor
 from costlake.sources.vendors.connector import Connector, VendorContext
 from costlake.sources.vendors.http import VendorError
-from costlake.sources.vendors.rows import money, month_bounds, rows_to_batches
+from costlake.sources.vendors.rows import money, month_bounds, rows_to_batches, seller
 
 HISTORICAL = "/api/v2/usage/historical_cost"
 ESTIMATED = "/api/v2/usage/estimated_cost"
@@ -161,10 +161,7 @@ def _row(attributes: Mapping[str, Any], charge: tuple[str, str, Decimal], start:
         "x_BilledCostInUsd": cost,
         "x_EffectiveCostInUsd": cost,
         "x_ExchangeRateUsdToBilling": Decimal(1),
-        "ProviderName": NAME,
-        "ServiceProviderName": NAME,
-        "PublisherName": NAME,
-        "InvoiceIssuerName": NAME,
+        **seller(NAME),
         "ServiceName": product,
         "ServiceCategory": "Management and Governance",
         "ServiceSubcategory": "Observability",

@@ -31,6 +31,11 @@ def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value)
 
 
+def seller(name: str) -> dict[str, str]:
+    """The vendor in every FOCUS role it plays on its own bill: provider, publisher and invoice issuer."""
+    return {"ProviderName": name, "ServiceProviderName": name, "PublisherName": name, "InvoiceIssuerName": name}
+
+
 def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """The UTC calendar month holding `moment`, as [start, end)."""
     start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
