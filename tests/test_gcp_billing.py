@@ -18,6 +18,7 @@ from conftest import SAMPLES_DIR, auth, sync_and_wait
 from fake_bigquery import FakeBigQuery, FakeTable
 from lake_reader import billed_by_month
 
+from costlake.settings import Settings
 from costlake.catalog import open_catalog
 from costlake.catalog.tenants import set_allowed_uri_prefixes
 from costlake.errors import InvalidInput
@@ -311,9 +312,9 @@ def test_extracts_copied_to_gcs_read_through_gs_uris(gcs_env, export_dir: Path) 
             gcs_env.upload(bucket, f"billing/{shape}/{path.name}", path.read_bytes())
     expected = _expected_billed(gcp_export_rows())
     for pattern in ("billing/json/*.json", "billing/parquet/*.parquet"):
-        files = select_gcp_files(f"gs://{bucket}/{pattern}", None, {})  # type: ignore[arg-type]
+        files = select_gcp_files(f"gs://{bucket}/{pattern}", Settings(), {})
         assert [file.uri.startswith(f"gs://{bucket}/billing/") for file in files] == [True]
-        table = pa.Table.from_batches(list(GCP.read(files, None, EVERY_MONTH, {})))  # type: ignore[arg-type]
+        table = pa.Table.from_batches(list(GCP.read(files, Settings(), EVERY_MONTH, {})))
         assert _billed(table) == expected
 
 
