@@ -118,6 +118,11 @@ def test_default_names_stay_unique_and_explicit_duplicates_are_refused(client, m
         ({"provider": "aws", "source_uri": "s3://b/x", "window_months": 37}, "window_months"),
         ({"source_uri": "s3://b/x"}, "provider"),
         ({"provider": "aws"}, "source_uri"),
+        ({"provider": "aws", "source_uri": "s3://b/x", "format": "focus", "options": {"dataset": "actual"}}, "options"),
+        ({"provider": "gcp", "source_uri": "bq://p.d.t", "format": "gcp-cud-metadata", "options": {"x": "1"}}, "options"),
+        ({"provider": "aws", "source_uri": "s3://b/x", "format": "api"}, "format"),
+        ({"provider": "aws", "source_uri": "s3://b/x", "credential": {"kind": "env", "name": "X"}}, "credential"),
+        ({"provider": "datadog", "credential": {"kind": "stored", "value": {"api_key": "k1", "app_key": "k2"}}, "options": {"site": "mars"}}, "options"),
     ],
 )
 def test_bad_requests_are_422_naming_the_field(client, make_tenant, body, field):  # type: ignore[no-untyped-def]

@@ -60,6 +60,17 @@ def _resolve_format(wanted: str, files: list[StoredFile], settings: Settings) ->
     return detect_format(files, settings) if wanted == AUTO and files else wanted
 
 
+def _check_format_options(source_format: str, options: dict[str, str]) -> None:
+    """Unknown option keys fail at add time, not at the first sync (an `auto` format is checked once detected)."""
+    if source_format == AUTO:
+        return
+    known = FORMATS[source_format].options if source_format in FORMATS else ()
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        takes = ", ".join(known) or "no options"
+        raise InvalidInput("options", f"format {source_format} does not know option(s) {', '.join(unknown)}; it takes: {takes}")
+
+
 def _stored_storage_credential(
     catalog: Catalog, settings: Settings, tenant: Tenant, caller: Caller, spec: dict[str, Any] | None
 ) -> dict[str, str] | None:
@@ -123,13 +134,15 @@ def create_source(
             raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
         if not fields.get("source_uri"):
             raise InvalidInput("source_uri", f"{fields['provider']} sources need a source_uri: where the export lives")
+        if fields.get("format") == API_FORMAT:
+            raise InvalidInput("format", f"format {API_FORMAT!r} is for vendor providers: {', '.join(VENDORS)}")
+        _check_format_options(fields.get("format") or AUTO, fields.get("options") or {})
         fields["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, fields.get("storage_credential"))
         location, files = check_export(
             fields["source_uri"], tenant, settings, operator=caller.operator, storage_credential=fields["storage_credential"], probe=validate
         )
         source_format = _resolve_format(fields.get("format") or AUTO, files, export_settings(settings, fields["storage_credential"]))
-        if source_format == API_FORMAT:
-            raise InvalidInput("format", f"format {API_FORMAT!r} is for vendor providers: {', '.join(VENDORS)}")
+        _check_format_options(source_format, fields.get("options") or {})
         name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
         fields = {**fields, "source_uri": location.uri, "format": source_format}
     source = BillingSource(tenant_id=tenant.id, **{**fields, "name": name})
@@ -185,6 +198,8 @@ def update_source(
         changes["format"] = _resolve_format(AUTO, files, export_settings(settings, storage_credential))
     if "format" in changes and changes["format"] != source.format:
         changes["needs_backfill"] = True
+    if "format" in changes or "options" in changes:
+        _check_format_options(changes.get("format", source.format), changes.get("options", source.options))
     return source_rows.update_source(catalog, tenant.id, source_id, changes)
 
 
