@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,3 +45,8 @@ def focus_validate(path: Path) -> subprocess.CompletedProcess[str]:
     if not TOOL.exists():
         pytest.skip(f"the FOCUS validator is not at {TOOL} (set COSTLAKE_FOCUS_VALIDATE)")
     return subprocess.run([str(TOOL), str(path)], capture_output=True, text=True, timeout=900)
+
+
+def failing_rules(result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The ids of the rules the validator reports as failed (lines like "❌ InvoiceId-C-005-C: FAIL (...)")."""
+    return set(re.findall(r"([A-Za-z]+-[A-Z]-\d{3}-[A-Z]): FAIL", result.stdout))

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from fakes.aiven import ORGANIZATION, TOKEN, FakeAiven
-from focus_validation import focus_validate, write_focus_csv
+from focus_validation import failing_rules, focus_validate, write_focus_csv
 from pytest_httpserver import HTTPServer
 
 from costlake import schema
@@ -276,5 +276,5 @@ def test_rows_pass_the_focus_validator(tmp_path: Path, httpserver: HTTPServer) -
     result = focus_validate(write_focus_csv(batches, tmp_path / "aiven.csv"))
 
     assert "Total:" in result.stdout, result.stdout + result.stderr
-    failed = set(re.findall(r"(\w+-[CDA]-\d{3}-[MCO]): FAIL", result.stdout))
+    failed = failing_rules(result)
     assert failed - set(ALLOWED_FAILURES) == set(), result.stdout
