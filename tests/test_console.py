@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from calendar import monthrange
 from collections import defaultdict
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from costlake_server import serving
 from fastapi.testclient import TestClient
 from fixtures_browser import ConsoleServer, browser, console_server, page, screenshot  # noqa: F401
+from fixtures_browser import _run as run_costlake
 from focus_files import focus_row, write_csv
 
 from costlake.api.app import create_app
@@ -28,6 +32,7 @@ from costlake.catalog import open_catalog
 from costlake.catalog.tenants import revoke_token
 from costlake.months import add_months, current_month
 from costlake.settings import Settings
+from tests.fakes import anthropic
 
 SYMBOLS = {"USD": "$", "EUR": "€"}
 
@@ -610,3 +615,238 @@ def test_member_sees_data_health_but_no_billing_sources(page: Any, console_serve
 def _last_day(month: str) -> int:
     year, number = (int(part) for part in month.split("-"))
     return monthrange(year, number)[1]
+
+
+# --- vendor API sources, credentials and storage identities --------------------------------------------------------
+
+
+class TestSecretsInTheConsole:
+    """Vendor API sources and storage identities through the billing-sources page, against a server of their own:
+    its Anthropic host is a local fake (the server reads it from COSTLAKE_ANTHROPIC_BASE_URL at start), and it
+    exposes one variable to the tenant. Overriding `console_server` here gives the shared `page` fixture this
+    server."""
+
+    TENANT = "vendors-co"
+    EXPOSED = "COSTLAKE_TENANT_VENDORS_CO_ANTHROPIC"  # the tenant's prefix + a name of its choosing
+
+    @pytest.fixture(scope="class")
+    def console_server(self, tmp_path_factory: pytest.TempPathFactory, make_httpserver: Any) -> Iterator[ConsoleServer]:
+        root = tmp_path_factory.mktemp("vendor-console")
+        env = {key: value for key, value in os.environ.items() if not key.startswith("COSTLAKE_")}
+        env.update({
+            "COSTLAKE_HOME": str(root / "home"),
+            "COSTLAKE_ANTHROPIC_BASE_URL": make_httpserver.url_for(""),
+            "COSTLAKE_VENDOR_MAX_ATTEMPTS": "2",
+            "COSTLAKE_VENDOR_MAX_WAIT": "1s",
+            self.EXPOSED: anthropic.API_KEY,
+        })
+        tenant = run_costlake(env, "tenant", "create", self.TENANT)
+        admin = run_costlake(env, "token", "create", "--tenant", self.TENANT, "--role", "admin")
+        member = run_costlake(env, "token", "create", "--tenant", self.TENANT, "--role", "member")
+        with serving(env, root / "serve.log") as url:
+            yield ConsoleServer(url=url, home=root / "home", exports=root, tenant_id=tenant["id"],
+                                admin_token=admin["token"], member_token=member["token"], source_id="")  # no demo source
+
+    @pytest.fixture
+    def fake(self, httpserver: Any) -> anthropic.FakeAnthropic:
+        today = datetime.now(UTC).date()
+        data = anthropic.generate(first_day=today - timedelta(days=30), last_day=today - timedelta(days=1))
+        return anthropic.FakeAnthropic(data).install(httpserver)
+
+    @staticmethod
+    def open_page(page: Any, server: ConsoleServer) -> list[Any]:
+        """Sign in on the billing-sources page; the requests the page makes from then on."""
+        requests: list[Any] = []
+        page.on("request", lambda request: requests.append(request))
+        sign_in(page, server.admin_token, "/console/billing-sources")
+        page.wait_for_selector("#sources:not([data-state=loading])")
+        return requests
+
+    @staticmethod
+    def saves(requests: list[Any]) -> list[dict[str, Any]]:
+        """The bodies the page sent to create or change a source."""
+        return [json.loads(r.post_data) for r in requests if r.method in ("POST", "PUT") and "/billing-sources" in r.url
+                and r.post_data]
+
+    @staticmethod
+    def assert_secret_gone(page: Any, secret: str, requests: list[Any]) -> None:
+        """Not in the markup, any input, web storage, the address or any URL the page asked for."""
+        assert secret not in page.content()
+        values = page.evaluate("() => [...document.querySelectorAll('input, textarea')].map((input) => input.value)")
+        assert not [value for value in values if secret in value]
+        stored = page.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+        assert secret not in stored and secret not in page.url
+        assert not [r.url for r in requests if secret in r.url]
+
+    def base(self, server: ConsoleServer) -> str:
+        return f"/api/v1/tenants/{server.tenant_id}/billing-sources"
+
+    def test_adding_an_anthropic_source_checks_the_key_and_forgets_it(
+        self, page: Any, console_server: ConsoleServer, fake: anthropic.FakeAnthropic
+    ) -> None:
+        requests = self.open_page(page, console_server)
+        page.click("#add-source")
+        page.select_option("#source-provider", "anthropic")
+        for export_only in ("#source-uri", "#source-format", "#source-region", "#storage-field"):
+            assert page.locator(export_only).is_hidden(), export_only
+        key_input = page.locator("#credential-field input[type=password]")
+        expect(key_input).to_have_count(1)
+        assert key_input.get_attribute("autocomplete") == "off" and key_input.input_value() == ""
+        assert key_input.get_attribute("name") is None  # a form the script did not handle could not send it
+        assert "Admin API key" in page.inner_text("#hint-credential")
+        assert "organization_id" in page.inner_text("#hint-options")
+
+        # A wrong key: Anthropic's reason shows under the credential, exactly as the API words it; nothing is added.
+        wrong = "sk-ant-admin01-not-the-key"
+        key_input.fill(wrong)
+        page.click("#source-save")
+        page.wait_for_selector("#error-credential:not([hidden])")
+        with console_server.api() as api:
+            refused = api.post(self.base(console_server), json={"provider": "anthropic",
+                                                                 "credential": {"kind": "stored", "value": wrong}})
+            assert api.get(self.base(console_server)).json() == []
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "credential"]
+        assert page.inner_text("#error-credential") == refused.json()["detail"][0]["msg"]
+        assert "invalid x-api-key" in page.inner_text("#error-credential")  # the fake's 401 body
+        assert key_input.get_attribute("aria-invalid") == "true"
+
+        key_input.fill(anthropic.API_KEY)
+        page.fill("#source-name", "anthropic org")
+        page.click("#source-save")
+        row = page.locator('#sources-table tr[data-source-name="anthropic org"]')
+        row.wait_for()
+        assert page.locator("#source-dialog").is_hidden()
+        with console_server.api() as api:
+            (created,) = api.get(self.base(console_server)).json()
+        assert created["provider"] == "anthropic" and created["format"] == "api"
+        assert created["credential"] == {"kind": "stored", "set": True} and created["storage_credential"] is None
+        assert row.locator(".secret-state").inner_text() == "credential set (stored)"
+        # The key went once, in a request body, and is nowhere on the page now.
+        assert self.saves(requests)[-1]["credential"] == {"kind": "stored", "value": anthropic.API_KEY}
+        self.assert_secret_gone(page, anthropic.API_KEY, requests)
+        self.assert_secret_gone(page, wrong, requests)
+
+        # It syncs the fake's bill (the scheduler may have started the first sync already).
+        row.get_by_role("button", name="Sync now").click()
+        row.locator(".badge-succeeded, .badge-warning").wait_for(timeout=60_000)
+        with console_server.api() as api:
+            (run,) = api.get(f"{self.base(console_server)}/{created['id']}/syncs?limit=1").json()["items"]
+        billed = {month: sum(map(Decimal, costs.values())) for month, costs in run["billed_cost_by_month"].items()}
+        assert billed == {month: total for month, total in fake.expected_billed_by_month().items() if total}
+
+    def test_editing_keeps_the_credential_unless_a_new_one_is_typed(
+        self, page: Any, console_server: ConsoleServer, fake: anthropic.FakeAnthropic
+    ) -> None:
+        with console_server.api() as api:
+            source = api.post(self.base(console_server), json={
+                "provider": "anthropic", "name": "rotating", "enabled": False,
+                "credential": {"kind": "stored", "value": anthropic.API_KEY}}).json()
+        requests = self.open_page(page, console_server)
+        row = page.locator(f'#sources-table tr[data-source-id="{source["id"]}"]')
+
+        # Untouched, the key stays: the form shows that one is set, never its value, and sends no credential.
+        row.get_by_role("button", name="Edit").click()
+        assert page.input_value("#credential-part-api_key") == "" and page.is_disabled("#source-provider")
+        assert "set — leave empty to keep" in page.inner_text("#credential-state")
+        page.fill("#source-name", "rotating key")
+        page.click("#source-save")
+        page.locator("#source-dialog").wait_for(state="hidden")
+        assert self.saves(requests)[-1] == {"name": "rotating key"}
+
+        # Rotation: a wrong key is refused with Anthropic's reason; the right one replaces the old in place.
+        row.get_by_role("button", name="Edit").click()
+        page.fill("#credential-part-api_key", "sk-ant-admin01-revoked")
+        page.click("#source-save")
+        page.wait_for_selector("#error-credential:not([hidden])")
+        assert "invalid x-api-key" in page.inner_text("#error-credential")
+        page.fill("#credential-part-api_key", anthropic.API_KEY)
+        page.click("#source-save")
+        page.locator("#source-dialog").wait_for(state="hidden")
+        assert self.saves(requests)[-1] == {"credential": {"kind": "stored", "value": anthropic.API_KEY}, "validate": True}
+        self.assert_secret_gone(page, anthropic.API_KEY, requests)
+
+        # A server environment variable instead: only the ones the operator exposed to this tenant may be named.
+        row.get_by_role("button", name="Edit").click()
+        page.check('#source-form [name="credential_kind"][value="env"]')
+        assert page.locator("#credential-parts").is_hidden()
+        page.fill("#credential-env", "ANTHROPIC_ADMIN_KEY")
+        page.click("#source-save")
+        page.wait_for_selector("#error-credential:not([hidden])")
+        assert "COSTLAKE_TENANT_VENDORS_CO_*" in page.inner_text("#error-credential")
+        assert page.get_attribute("#credential-env", "aria-invalid") == "true"
+        checks = len(fake.calls(anthropic.COST_REPORT))
+        page.fill("#credential-env", self.EXPOSED)
+        page.click("#source-save")
+        page.locator("#source-dialog").wait_for(state="hidden")
+        expect(row.locator(".secret-state")).to_have_text("credential set (env)")
+        with console_server.api() as api:
+            assert api.get(f"{self.base(console_server)}/{source['id']}").json()["credential"] == {"kind": "env", "set": True}
+        # Saving checked the variable's key with one more call to the fake (which refuses any other key).
+        assert len(fake.calls(anthropic.COST_REPORT)) > checks
+
+    def test_a_two_part_credential_needs_both_parts(self, page: Any, console_server: ConsoleServer) -> None:
+        requests = self.open_page(page, console_server)
+        page.click("#add-source")
+        page.select_option("#source-provider", "datadog")
+        parts = page.locator("#credential-parts input[type=password]")
+        expect(parts).to_have_count(2)
+        assert page.locator("#credential-parts label").all_inner_texts() == ["API key", "App key"]
+        assert "site, view" in page.inner_text("#hint-options")
+        page.fill("#credential-part-api_key", "dd-api-key-only")
+        page.click("#source-save")
+        expect(page.locator("#error-credential")).to_have_text("Enter the App key.")
+        assert page.get_attribute("#credential-part-app_key", "aria-invalid") == "true"
+        assert not self.saves(requests)  # refused before asking the API
+
+        # Back to an export: its URI and storage identity return, the credential section goes.
+        page.select_option("#source-provider", "aws")
+        assert page.locator("#credential-field").is_hidden()
+        assert page.locator("#source-uri").is_visible() and page.locator("#storage-field").is_visible()
+
+    def test_an_export_reads_with_its_own_storage_identity(self, page: Any, console_server: ConsoleServer) -> None:
+        requests = self.open_page(page, console_server)
+        uri, role = "s3://acme-billing/focus/*.parquet", "arn:aws:iam::123456789012:role/costlake-exports"
+        page.click("#add-source")
+        page.select_option("#source-provider", "aws")
+        page.select_option("#storage-kind", "aws-role")
+        assert page.inner_text("#external-id") == f"costlake-{console_server.tenant_id}"
+        page.fill("#source-uri", uri)
+        page.fill("#storage-role_arn", role)
+        page.fill("#source-name", "acme s3 export")
+        page.uncheck("#source-enabled")  # no sync: there is no AWS here
+        page.uncheck("#source-validate")
+        page.click("#source-save")
+        row = page.locator('#sources-table tr[data-source-name="acme s3 export"]')
+        row.wait_for()
+        assert self.saves(requests)[-1]["storage_credential"] == {"kind": "aws-role", "role_arn": role}
+        assert row.locator(".secret-state").inner_text() == "storage identity set (aws-role)"
+        with console_server.api() as api:
+            source = next(s for s in api.get(self.base(console_server)).json() if s["name"] == "acme s3 export")
+        assert source["storage_credential"] == {"kind": "aws-role", "set": True} and source["credential"] is None
+
+        # Editing shows which kind is set, not its value; a SAS token cannot read s3://, said under the identity.
+        row.get_by_role("button", name="Edit").click()
+        assert page.input_value("#storage-kind") == "aws-role" and page.input_value("#storage-role_arn") == ""
+        assert "set — leave empty to keep" in page.inner_text("#storage-state")
+        sas = "sv=2024-05-04&sp=rl&sig=TOPSECRETSIGNATURE"
+        page.select_option("#storage-kind", "azure-sas")
+        assert page.get_attribute("#storage-sas_token", "type") == "password"
+        page.fill("#storage-sas_token", sas)
+        page.click("#source-save")
+        page.wait_for_selector("#error-storage_credential:not([hidden])")
+        path = f"{self.base(console_server)}/{source['id']}"
+        with console_server.api() as api:
+            refused = api.put(path, json={"storage_credential": {"kind": "azure-sas", "sas_token": sas}})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "storage_credential"]
+        assert page.inner_text("#error-storage_credential") == refused.json()["detail"][0]["msg"]
+
+        # Back to the server's own identity: that bucket is not opened to the server, said under the URI.
+        page.select_option("#storage-kind", "")
+        page.click("#source-save")
+        page.wait_for_selector("#error-source_uri:not([hidden])")
+        with console_server.api() as api:
+            forbidden = api.put(path, json={"storage_credential": None})
+            assert api.get(path).json()["storage_credential"] == {"kind": "aws-role", "set": True}
+        assert forbidden.status_code == 403 and page.inner_text("#error-source_uri") == forbidden.json()["detail"]
+        page.click("#source-cancel")
+        self.assert_secret_gone(page, sas, requests)

@@ -23,7 +23,10 @@ from costlake import __version__
 from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
 from costlake.api.schemas import SourceCreate
 from costlake.catalog.tenants import authenticate, find_tenant
+from costlake.credentials.stored import tenant_env_prefix, tenant_external_id
+from costlake.sources.detection import AUTO
 from costlake.sources.registry import FORMATS, PROVIDERS
+from costlake.sources.vendors import VENDORS
 
 # How the console names formats and providers; a format missing here shows under its API name.
 FORMAT_LABELS = {
@@ -33,8 +36,18 @@ FORMAT_LABELS = {
     "aws-cur-legacy": "AWS Cost and Usage Report (legacy)",
     "gcp-billing-export": "Google Cloud billing export",
     "azure-cost-details": "Azure cost details export",
+    "api": "Billing API",
 }
-PROVIDER_LABELS = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft Azure"}
+PROVIDER_LABELS = {
+    "aws": "AWS",
+    "gcp": "Google Cloud",
+    "azure": "Microsoft Azure",
+    "anthropic": "Anthropic",
+    "cursor": "Cursor",
+    "datadog": "Datadog",
+    "confluent": "Confluent Cloud",
+    "aiven": "Aiven",
+}
 
 PREFIX = "/console"
 HOME = f"{PREFIX}/explorer"
@@ -259,15 +272,24 @@ async def billing_sources(request: Request) -> Response:
     default = _default_format()
     options = {name: list(getattr(spec, "options", ())) for name, spec in _formats().items()}
     formats = ([default] if default not in options else []) + list(options)
+    # Vendor API sources take a credential instead of a URI: the form asks for each of its parts.
+    vendors = {
+        name: {"parts": list(connector.credential_parts), "options": list(connector.options), "hint": connector.credential_hint}
+        for name, connector in VENDORS.items()
+    }
     return await _page(
         request,
         "billing_sources.html",
         "billing-sources",
         admin_only=True,
         providers=PROVIDERS,
+        vendors=vendors,
         formats=formats,
         default_format=default,
         format_options={name: options.get(name, []) for name in formats},
+        # The tenant's own names, shown as hints: the variables it may name, the external ID its AWS roles require.
+        env_prefix=tenant_env_prefix,
+        external_id=tenant_external_id,
     )
 
 
@@ -276,9 +298,10 @@ def _formats() -> dict[str, Any]:
 
 
 def _default_format() -> str:
-    """The format a new source gets when the request names none (the API's default)."""
+    """The format a new export gets when the request names none: the API's default, which (when it names none
+    either) is to detect the format from the export's files."""
     default = SourceCreate.model_fields["format"].default
-    return default if isinstance(default, str) else "focus"
+    return default if isinstance(default, str) else AUTO
 
 
 def format_label(name: str) -> str:

@@ -1,13 +1,29 @@
 // Billing sources (admins): list, add, edit, enable/disable, sync now, history, remove with confirmation.
+// Secrets (vendor keys, SAS tokens) are write-only: typed into inputs that are never prefilled, sent once in the
+// request body, and cleared when the dialog closes; the API only ever says which kind is set.
 "use strict";
 
 (() => {
   const C = Costlake;
   const $ = (id) => document.getElementById(id);
   const base = C.tenantPath("/billing-sources");
-  const FIELDS = ["provider", "format", "source_uri", "options", "name", "region", "window_months", "enabled"];
+  const FIELDS = ["provider", "format", "source_uri", "options", "name", "region", "window_months", "enabled",
+    "credential", "storage_credential"];
   const FORMAT_OPTIONS = JSON.parse($("source-form").dataset.formatOptions || "{}");
-  const anyOptions = Object.values(FORMAT_OPTIONS).some((keys) => keys && keys.length);
+  // Vendor API sources by provider: {parts: ["api_key", ...], options: [...], hint: "the Admin API key (...)"}.
+  const VENDORS = JSON.parse($("source-form").dataset.vendors || "{}");
+  const anyOptions = [...Object.values(FORMAT_OPTIONS), ...Object.values(VENDORS).map((v) => v.options)]
+    .some((keys) => keys && keys.length);
+  // The one field each storage identity kind takes (the API's names).
+  const STORAGE_FIELDS = { "aws-role": "role_arn", "gcp-service-account": "service_account", "azure-sas": "sas_token" };
+
+  // A field the form itself finds wrong before asking the API.
+  class FieldProblem extends Error {
+    constructor(field, message) {
+      super(message);
+      this.field = field;
+    }
+  }
 
   let sources = [];
   let editing = null; // the source being edited, or null when adding
@@ -40,7 +56,7 @@
     if (!sources.length) {
       showState("empty", [
         C.el("p", { class: "empty-title", text: "No billing sources yet." }),
-        C.el("p", {}, "Add one to start: point costlake at a FOCUS export in a bucket or folder, and it loads every month the export holds."),
+        C.el("p", {}, "Add one to start: point costlake at a billing export in a bucket or folder, or connect a vendor's billing API with its key, and it loads every month there is."),
         C.el("p", {}, C.el("button", { type: "button", class: "btn btn-primary", onclick: () => openForm(null) }, "+ Add billing source")),
       ]);
       return;
@@ -68,6 +84,7 @@
         C.el("div", { class: "small muted", text: `${C.providerLabel(source.provider)} · ${C.formatLabel(source.format)} · ` +
           `reloads ${source.window_months} month${source.window_months === 1 ? "" : "s"}` }),
         C.el("div", { class: "mono small muted uri", title: source.source_uri, text: source.source_uri }),
+        secretLine(source),
         source.last_error
           ? C.el("p", { class: `small last-error ${source.last_status === "warning" ? "warn-text" : "error-text"}` },
             C.el("strong", { text: source.last_status === "warning" ? "Warning: " : "Last sync failed: " }), source.last_error)
@@ -85,6 +102,12 @@
           onclick: () => toggleHistory(source) }, "History"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet", onclick: () => openForm(source) }, "Edit"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet btn-danger-text", onclick: () => openRemove(source) }, "Remove")));
+  }
+
+  // Which secret a source holds, never its value: "credential set (stored)", "storage identity set (aws-role)".
+  function secretLine(source) {
+    const [what, state] = source.credential ? ["credential", source.credential] : ["storage identity", source.storage_credential];
+    return state ? C.el("div", { class: "small muted secret-state", text: `${what} set (${state.kind})` }) : null;
   }
 
   function historyRow(source) {
@@ -168,6 +191,33 @@
     return document.querySelector(`#source-form [name="${field}"]`);
   }
 
+  // The inputs a field's error belongs to, as far as they show (a credential has one input per part).
+  function visibleInputsFor(field) {
+    return [...document.querySelectorAll(`#source-form [name="${field}"], #source-form [data-field="${field}"]`)]
+      .filter((node) => !node.closest("[hidden]"));
+  }
+
+  function vendorOf(provider) {
+    return VENDORS[provider] || null;
+  }
+
+  // "api_key" -> "API key", "app_key" -> "App key".
+  function partLabel(part) {
+    const words = part.split("_");
+    return [words[0] === "api" ? "API" : words[0][0].toUpperCase() + words[0].slice(1), ...words.slice(1)].join(" ");
+  }
+
+  function clearSecrets() {
+    document.querySelectorAll('#source-form input[type="password"], #credential-env, #storage-role_arn, #storage-service_account')
+      .forEach((input) => { input.value = ""; });
+  }
+
+  // Saved or cancelled: typed secrets go at once (Escape closes the dialog without us: its close event clears them).
+  function closeForm() {
+    clearSecrets();
+    $("source-dialog").close();
+  }
+
   function openForm(source) {
     editing = source;
     const form = $("source-form");
@@ -186,18 +236,81 @@
       inputFor("window_months").value = String(source.window_months);
       inputFor("enabled").checked = source.enabled;
       inputFor("options").value = Object.entries(source.options || {}).map(([k, v]) => `${k}=${v}`).join("\n");
+      if (source.credential) document.querySelector(`#source-form [name="credential_kind"][value="${source.credential.kind}"]`).checked = true;
+      $("storage-kind").value = source.storage_credential ? source.storage_credential.kind : "";
     }
-    syncOptionsHint();
+    syncProvider();
     $("source-dialog").showModal();
-    inputFor("source_uri").focus();
+    const first = vendorOf(inputFor("provider").value) ? visibleInputsFor("credential")[0] : inputFor("source_uri");
+    first.focus();
+  }
+
+  // A vendor API source has no URI, format, region or storage identity: it has a credential instead.
+  function syncProvider() {
+    const provider = inputFor("provider").value;
+    const vendor = vendorOf(provider);
+    document.querySelectorAll("#source-form [data-export-only]").forEach((node) => { node.hidden = !!vendor; });
+    document.querySelectorAll("#source-form [data-vendor-only]").forEach((node) => { node.hidden = !vendor; });
+    const label = C.providerLabel(provider);
+    $("label-options").firstChild.textContent = vendor ? `${label} options ` : "Format options ";
+    inputFor("name").placeholder = vendor ? `"${provider}" when empty` : "Derived from the URI when empty";
+    $("validate-text").textContent = vendor
+      ? `Check the credential with ${label} now`
+      : "Check the URI now (uncheck for an export that does not exist yet)";
+    if (vendor) {
+      $("hint-credential").textContent = `${label} needs ${vendor.hint}.`;
+      $("credential-parts").replaceChildren(...vendor.parts.map((part) => C.el("div", { class: "field" },
+        C.el("label", { for: `credential-part-${part}`, text: partLabel(part) }),
+        C.el("input", {
+          id: `credential-part-${part}`, type: "password", autocomplete: "off", spellcheck: "false",
+          dataset: { field: "credential", part }, "aria-describedby": "hint-credential error-credential",
+        }))));
+    }
+    syncCredentialKind();
+    syncStorageKind();
+    syncOptionsHint();
+  }
+
+  function credentialKind() {
+    return document.querySelector('#source-form [name="credential_kind"]:checked').value;
+  }
+
+  function syncCredentialKind() {
+    const env = credentialKind() === "env";
+    $("credential-parts").hidden = env;
+    $("credential-env-field").hidden = !env;
+    const current = editing && editing.credential;
+    $("credential-state").hidden = !current;
+    if (current) {
+      $("credential-state").textContent = current.kind === credentialKind()
+        ? `A ${current.kind === "env" ? "variable name" : "stored credential"} is set — leave empty to keep it, or type a new one to replace it.`
+        : `A ${current.kind === "env" ? "variable name" : "stored credential"} is set; it stays until you enter the new one here.`;
+    }
+  }
+
+  function syncStorageKind() {
+    const kind = $("storage-kind").value;
+    document.querySelectorAll("#storage-field [data-storage-kind]").forEach((node) => { node.hidden = node.dataset.storageKind !== kind; });
+    const current = editing && editing.storage_credential;
+    $("storage-state").hidden = !current;
+    if (current) {
+      const set = $("storage-kind").querySelector(`option[value="${current.kind}"]`).textContent;
+      $("storage-state").textContent = !kind
+        ? `Saving removes the ${set}: the source then reads with the server's own identity.`
+        : kind === current.kind
+          ? `${set} set — leave empty to keep it, or enter a new one to replace it.`
+          : `${set} set; saving replaces it with this one.`;
+    }
   }
 
   function syncOptionsHint() {
-    const keys = FORMAT_OPTIONS[inputFor("format").value] || [];
+    const vendor = vendorOf(inputFor("provider").value);
+    const keys = vendor ? vendor.options : FORMAT_OPTIONS[inputFor("format").value] || [];
+    const subject = vendor ? C.providerLabel(inputFor("provider").value) : "This format";
     $("options-field").hidden = !anyOptions && !inputFor("options").value.trim();
     $("hint-options").textContent = keys.length
-      ? `This format understands: ${keys.join(", ")}.`
-      : "This format takes no options.";
+      ? `${subject} understands: ${keys.join(", ")}.`
+      : `${subject} takes no options.`;
   }
 
   // "key=value" lines -> {key: value}; null when a line is not of that shape.
@@ -212,18 +325,60 @@
     return options;
   }
 
+  // The fields compared with the source being edited; a vendor source has no URI, format or region to send.
   function formFields() {
     const windowText = inputFor("window_months").value.trim();
-    return {
+    const fields = {
       provider: inputFor("provider").value,
-      format: inputFor("format").value,
-      source_uri: inputFor("source_uri").value.trim(),
       name: inputFor("name").value.trim() || null,
-      region: inputFor("region").value.trim() || null,
       window_months: windowText === "" ? null : Number(windowText),
       enabled: inputFor("enabled").checked,
       options: parseOptions(inputFor("options").value),
     };
+    if (vendorOf(fields.provider)) return fields;
+    return {
+      ...fields,
+      // A format the list does not offer (e.g. a metadata format) selects nothing: it stays as it is.
+      format: inputFor("format").value || (editing && editing.format),
+      source_uri: inputFor("source_uri").value.trim(),
+      region: inputFor("region").value.trim() || null,
+    };
+  }
+
+  // The credential to send: undefined keeps the one set (nothing typed), else {kind: "stored" | "env", ...}.
+  function credentialChange() {
+    const kind = credentialKind();
+    const current = editing && editing.credential ? editing.credential.kind : null;
+    if (kind === "env") {
+      const name = $("credential-env").value.trim();
+      if (name) return { kind, name };
+      if (kind === current) return undefined;
+      throw new FieldProblem("credential", "Enter the name of the server environment variable that holds the credential.");
+    }
+    const inputs = [...$("credential-parts").querySelectorAll("input")];
+    const missing = inputs.filter((input) => !input.value.trim());
+    if (missing.length === inputs.length && kind === current) return undefined;
+    if (missing.length) {
+      const keep = kind === current ? ", or leave every part empty to keep the credential that is set" : "";
+      throw new FieldProblem("credential", `Enter the ${missing.map((input) => partLabel(input.dataset.part)).join(" and the ")}${keep}.`);
+    }
+    const value = inputs.length === 1
+      ? inputs[0].value.trim()
+      : Object.fromEntries(inputs.map((input) => [input.dataset.part, input.value.trim()]));
+    return { kind: "stored", value };
+  }
+
+  // The storage identity to send: undefined keeps what is set, null removes it, else {kind, <its field>}.
+  function storageChange() {
+    const kind = $("storage-kind").value;
+    const current = editing && editing.storage_credential ? editing.storage_credential.kind : "";
+    if (!kind) return current ? null : undefined;
+    const field = STORAGE_FIELDS[kind];
+    const value = $(`storage-${field}`).value.trim();
+    if (value) return { kind, [field]: value };
+    if (kind === current) return undefined;
+    const what = $("storage-kind").selectedOptions[0].textContent;
+    throw new FieldProblem("storage_credential", `Enter the ${what}, or read the export with the server's own identity.`);
   }
 
   function showFieldError(field, message) {
@@ -231,8 +386,7 @@
     if (!box) return false;
     box.textContent = message;
     box.hidden = false;
-    const input = inputFor(field);
-    if (input) input.setAttribute("aria-invalid", "true");
+    visibleInputsFor(field).forEach((input) => input.setAttribute("aria-invalid", "true"));
     return true;
   }
 
@@ -241,6 +395,16 @@
     clearErrors();
     const fields = formFields();
     if (fields.options === null) { showFieldError("options", "Write each option as key=value, one per line."); return; }
+    const vendor = vendorOf(fields.provider);
+    let secrets;
+    try {
+      secrets = vendor ? { credential: credentialChange() } : { storage_credential: storageChange() };
+    } catch (problem) {
+      if (!(problem instanceof FieldProblem)) throw problem;
+      showFieldError(problem.field, problem.message);
+      visibleInputsFor(problem.field)[0]?.focus();
+      return;
+    }
     let body;
     if (editing) {
       body = {};
@@ -255,24 +419,28 @@
         }
         if (value !== before) body[key] = value;
       }
-      if (!Object.keys(body).length) { $("source-dialog").close(); return; }
+      // Only a newly typed secret is sent (rotation); null removes a storage identity.
+      for (const [key, value] of Object.entries(secrets)) if (value !== undefined) body[key] = value;
+      if (!Object.keys(body).length) { closeForm(); return; }
     } else {
-      body = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+      body = Object.fromEntries(Object.entries({ ...fields, ...secrets }).filter(([, value]) => value != null));
       if (!Object.keys(body.options).length) delete body.options;
       // The API's default format is not necessarily one it accepts by name ("auto"): leave it unsaid.
       if (body.format === $("source-form").dataset.defaultFormat) delete body.format;
-      if (!body.source_uri) { showFieldError("source_uri", "Enter the URI of the export."); return; }
+      if (!vendor && !body.source_uri) { showFieldError("source_uri", "Enter the URI of the export."); return; }
     }
-    if (body.source_uri !== undefined || !editing) body.validate = inputFor("validate").checked;
+    // What the API checks with one listing or one vendor call before saving.
+    const checked = ["source_uri", "credential", "storage_credential", "options"].some((key) => key in body);
+    if (checked || !editing) body.validate = inputFor("validate").checked;
     const button = $("source-save");
     button.disabled = true;
     button.dataset.label = button.textContent;
-    button.textContent = body.validate ? "Checking the URI…" : "Saving…";
+    button.textContent = !body.validate ? "Saving…" : vendor ? `Checking with ${C.providerLabel(fields.provider)}…` : "Checking the URI…";
     try {
       const saved = editing
         ? await C.api("PUT", `${base}/${editing.id}`, { json: body })
         : await C.api("POST", base, { json: body });
-      $("source-dialog").close();
+      closeForm();
       C.toast(editing ? `Saved ${saved.name}.` : `Added ${saved.name}. Its first sync starts shortly; use Sync now to start it at once.`);
       await load();
     } catch (error) {
@@ -281,8 +449,9 @@
       for (const [field, message] of Object.entries(fieldErrors)) {
         shown = showFieldError(field === "validate" ? "source_uri" : field, message) || shown;
       }
-      if (!shown && error.status === 403 && body.source_uri !== undefined) {
-        // Access rules are about the URI (allowed local roots, allowed bucket prefixes).
+      if (!shown && error.status === 403 && (body.source_uri !== undefined || body.storage_credential !== undefined)) {
+        // Access rules are about the URI (allowed local roots, allowed bucket prefixes); without its own storage
+        // identity a source's cloud URI must be one the operator opened to the server.
         shown = showFieldError("source_uri", error.message);
       }
       if (!shown || Object.keys(fieldErrors).some((field) => !$(`error-${field}`) && field !== "validate")) {
@@ -333,9 +502,13 @@
   }
 
   $("add-source").addEventListener("click", () => openForm(null));
+  inputFor("provider").addEventListener("change", syncProvider);
   inputFor("format").addEventListener("change", syncOptionsHint);
+  document.querySelectorAll('#source-form [name="credential_kind"]').forEach((radio) => radio.addEventListener("change", syncCredentialKind));
+  $("storage-kind").addEventListener("change", syncStorageKind);
   $("source-form").addEventListener("submit", save);
-  $("source-cancel").addEventListener("click", () => $("source-dialog").close());
+  $("source-cancel").addEventListener("click", closeForm);
+  $("source-dialog").addEventListener("close", clearSecrets);
   $("remove-form").addEventListener("submit", confirmRemove);
   $("remove-cancel").addEventListener("click", () => $("remove-dialog").close());
   load();
