@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.datadog import API_KEY, APP_KEY, FakeDatadog
-from tests.test_cli import cli, home, ok, one_line_error  # noqa: F401 - `home` is a fixture
+from fakes.datadog import API_KEY, APP_KEY, FakeDatadog
+from test_cli import cli, home, ok, one_line_error  # noqa: F401 - `home` is a fixture
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from costlake.catalog import open_catalog
 from costlake.catalog.tenants import revoke_token
 from costlake.months import add_months, current_month
 from costlake.settings import Settings
-from tests.fakes import anthropic
+from fakes import anthropic
 
 SYMBOLS = {"USD": "$", "EUR": "€"}
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from costlake.settings import Settings
-from tests.conftest import auth, sync_and_wait
-from tests.fakes import aiven, anthropic, confluent, cursor, datadog
+from conftest import auth, sync_and_wait
+from fakes import aiven, anthropic, confluent, cursor, datadog
 
 
 @dataclass(frozen=True)
