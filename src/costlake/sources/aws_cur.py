@@ -26,7 +26,7 @@ from costlake.sources.aws_cur_columns import (
     read_header,
 )
 from costlake.sources.aws_cur_deliveries import select_cur_files
-from costlake.sources.aws_cur_maps import MapPart, assemble
+from costlake.sources.aws_cur_maps import assemble
 from costlake.sources.aws_cur_rules import (
     CATEGORY_COLUMN,
     RECURRING_FEE_TYPES,
@@ -55,10 +55,9 @@ _PERIOD_FOLDER = re.compile(r"/BILLING_PERIOD=(\d{4})-(\d{2})/|/(\d{4})(\d{2})01
 
 @dataclass(frozen=True)
 class CurQuery:
-    """The SELECT for one file, and how to finish its Tags / x_Extensions in Arrow (aws_cur_maps)."""
+    """The SELECT for one file, and the keys of its x_Extensions entries (finished in Arrow: aws_cur_maps)."""
 
     sql: str
-    tag_parts: tuple[MapPart, ...]
     extension_keys: tuple[str, ...]
 
 
@@ -74,9 +73,9 @@ def build_query(file: StoredFile, header: Header, months: MonthRange, format_nam
         )
     rules = CurRules(cur)
     columns = _focus_columns(cur, rules)
-    columns["Tags"], tag_parts = rules.tag_parts()
+    columns["Tags"] = rules.tags()
     columns[schema.EXTENSIONS], extension_keys = rules.extensions()
-    return CurQuery(canonical_query(columns, _source(file, cur, rules), months), tag_parts, extension_keys)
+    return CurQuery(canonical_query(columns, _source(file, cur, rules), months), extension_keys)
 
 
 def _focus_columns(cur: CurHeader, rules: CurRules) -> dict[str, str]:
@@ -189,9 +188,14 @@ def _stream(connection: duckdb.DuckDBPyConnection, file: StoredFile, months: Mon
     try:
         header = [(row[0], row[1]) for row in connection.sql(f"DESCRIBE SELECT * FROM {scan(file)}").fetchall()]
         query = build_query(file, header, months, format_name)
-        # Half the usual batch: the map assembly holds a few copies of a batch's tag and extension entries.
-        for batch in connection.sql(query.sql).to_arrow_reader(BATCH_ROWS // 2):
-            yield assemble(batch, query.tag_parts, query.extension_keys).cast(schema.CONVERTED_SCHEMA)
+        # A quarter of the usual batch: CUR rows are wide (Tags, 12 x_Extensions entries, 14 money columns: about
+        # 1.4 KB in Arrow) and several batches are alive at once (DuckDB's, the one converted, the sync's prefetch
+        # queue, the one being written). With half, a 5M-row sync peaked at 1.45-1.56 GiB (limit 1.5); with a
+        # quarter at about 1.1 GiB, 0-15% slower (smaller row groups, each with its own dictionaries).
+        for batch in connection.sql(query.sql).to_arrow_reader(BATCH_ROWS // 4):
+            converted = assemble(batch, query.extension_keys).cast(schema.CONVERTED_SCHEMA)
+            del batch  # its raw x_Extensions list need not live on while `converted` waits in the sync's queue
+            yield converted
     except duckdb.Error as error:
         raise explain(connection, file, header, error) from None
 

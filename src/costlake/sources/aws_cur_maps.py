@@ -1,116 +1,84 @@
-"""Tags, x_TagOrigins and x_Extensions of CUR rows, assembled in Arrow rather than in SQL.
+"""Tags, x_TagOrigins and x_Extensions of CUR rows: the query lists each row's entries, Arrow wraps them as maps.
 
-DuckDB builds MAP values slowly (MAP(), map_concat and map_from_entries cost 2-5 s per 500,000 rows here, more
-than everything else a CUR row needs), so the query hands over the raw parts (the export's own maps, or a
-STRUCT of per-key columns with positional field names) and these vectorized Arrow/numpy steps make the maps.
+DuckDB's MAP constructors (MAP(), map_concat, map_from_entries) check every row's keys for duplicates and cost
+2-5 s per 500,000 rows here, more than everything else a CUR row needs. These keys are unique by construction
+(each part's own keys, cost categories under a prefix tag keys cannot have; distinct column names), so the query
+builds plain LISTs, which DuckDB makes quickly and on every core, and Arrow turns their buffers into MapArrays:
+- Tags: one LIST of {key, value, origin} per row, every part's entries part by part. Tags and x_TagOrigins are its
+  key/value and key/origin columns (no copy); a row without any entry is null.
+- x_Extensions: one LIST of the kept columns' text per row (entry i belongs to extension key i); null values are
+  left out, and a row whose kept columns are all null gets an empty map.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-STRING_MAP = pa.map_(pa.string(), pa.string())
+from costlake.sources.duckdb_io import sql_string
 
-
-@dataclass(frozen=True)
-class MapPart:
-    """One source of tags: a map column (keys None) or per-key columns (their keys, in struct field order)."""
-
-    origin: str  # x_TagOrigins value for its keys
-    prefix: str = ""  # put before each key (cost categories)
-    keys: tuple[str, ...] | None = None
+TAG_ENTRIES = "STRUCT(key VARCHAR, value VARCHAR, origin VARCHAR)[]"
 
 
-@dataclass(frozen=True)
-class Entries:
-    lengths: np.ndarray  # entries per row
-    keys: pa.Array
-    items: pa.Array
+def map_part(map_sql: str, origin: str, prefix: str = "") -> str:
+    """Every entry of a MAP(VARCHAR, VARCHAR) expression (the export's tag or cost category map), keys prefixed."""
+    key = f"{sql_string(prefix)} || e.key" if prefix else "e.key"
+    return f"list_transform(map_entries({map_sql}), lambda e: {{'key': {key}, 'value': e.value, 'origin': {sql_string(origin)}}})"
 
 
-def struct_entries(array: pa.Array, keys: tuple[str, ...]) -> Entries:
-    """A STRUCT of per-key text columns (field i = keys[i]) as row-major entries, nulls left out."""
-    rows = len(array)
-    fields = [field.cast(pa.string()) for field in array.flatten()] if keys else []
-    if not fields:
-        return Entries(np.zeros(rows, dtype=np.int64), pa.array([], pa.string()), pa.array([], pa.string()))
-    valid = np.stack([np.asarray(field.is_valid()) for field in fields], axis=1)
-    row_index, field_index = np.nonzero(valid)  # row-major: each row's entries in field order
-    items = pa.concat_arrays(fields).take(pa.array(field_index * rows + row_index))
-    return Entries(valid.sum(axis=1), _labels(field_index, keys), items)
+def per_key_part(columns: list[tuple[str, str]], origin: str, prefix: str = "") -> str:
+    """Per-key columns (`resourceTags/user:Owner`) given as (key, text expression): the non-null ones."""
+    entries = ", ".join(
+        f"{{'key': {sql_string(prefix + key)}, 'value': {value}, 'origin': {sql_string(origin)}}}" for key, value in columns
+    )
+    return f"list_filter([{entries}], lambda e: e.value IS NOT NULL)"
 
 
-def _labels(index: np.ndarray, labels: tuple[str, ...] | list[str]) -> pa.Array:
-    """labels[index] as a string array, decoded in C++ (a numpy object array would cost a Python object each)."""
-    return pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()), pa.array(labels, pa.string())).cast(pa.string())
-
-
-def map_entries(array: pa.MapArray) -> Entries:
-    """A map column's entries, null maps having none. `offsets` of a (sliced) MapArray index its whole `keys` and
-    `items` children, so the entries are taken by absolute position."""
-    offsets = np.asarray(array.offsets, dtype=np.int64)
-    lengths = np.diff(offsets)
-    if array.null_count:
-        lengths = np.where(np.asarray(array.is_valid()), lengths, 0)
-    index = np.arange(lengths.sum()) + np.repeat(offsets[:-1] - (np.cumsum(lengths) - lengths), lengths)
-    taken = pa.array(index)
-    return Entries(lengths, array.keys.take(taken).cast(pa.string()), array.items.take(taken).cast(pa.string()))
-
-
-def to_map(entries: Entries, empty_as_null: bool) -> pa.MapArray:
-    offsets = pa.array(np.concatenate([[0], np.cumsum(entries.lengths)]).astype(np.int32))
-    mask = pa.array(entries.lengths == 0) if empty_as_null else None
-    return pa.MapArray.from_arrays(offsets, entries.keys, entries.items, type=STRING_MAP, mask=mask)
-
-
-def merge(parts: list[tuple[Entries, str]], rows: int) -> tuple[pa.MapArray, pa.MapArray]:
-    """(Tags, x_TagOrigins): each row's entries of every part, part by part; a row without any is null."""
+def tag_entries(parts: list[str]) -> str:
+    """The Tags column of the query: the parts' entries in order (list_concat reads a NULL part as empty)."""
     if not parts:
-        empty = Entries(np.zeros(rows, dtype=np.int64), pa.array([], pa.string()), pa.array([], pa.string()))
-        return to_map(empty, True), to_map(empty, True)
-    lengths = sum((entries.lengths for entries, _ in parts), np.zeros(rows, dtype=np.int64))
-    keys = pa.concat_arrays([entries.keys for entries, _ in parts])
-    items = pa.concat_arrays([entries.items for entries, _ in parts])
-    origins = _labels(np.repeat(np.arange(len(parts)), [len(entries.keys) for entries, _ in parts]), [origin for _, origin in parts])
-    if len(parts) > 1:
-        order = pa.array(_interleaving([entries.lengths for entries, _ in parts], lengths))
-        keys, items, origins = keys.take(order), items.take(order), origins.take(order)
-    return to_map(Entries(lengths, keys, items), True), to_map(Entries(lengths, keys, origins), True)
+        return f"CAST(NULL AS {TAG_ENTRIES})"
+    return parts[0] if len(parts) == 1 else f"list_concat({', '.join(parts)})"
 
 
-def _interleaving(part_lengths: list[np.ndarray], lengths: np.ndarray) -> np.ndarray:
-    """Positions, in the parts' concatenated entries, of each row's entries part by part (linear time)."""
-    order = np.empty(int(lengths.sum()), dtype=np.int64)
-    row_start = np.cumsum(lengths) - lengths  # where each row's entries begin in the result
-    before = np.zeros_like(lengths)  # entries the earlier parts put in each row
-    source = 0
-    for part in part_lengths:
-        count = int(part.sum())
-        part_start = np.cumsum(part) - part
-        destination = np.repeat(row_start + before - part_start, part) + np.arange(count)
-        order[destination] = np.arange(source, source + count)
-        before += part
-        source += count
-    return order
+def extension_values(texts: list[str]) -> str:
+    """The x_Extensions column of the query: the kept columns' text, in extension key order."""
+    return f"CAST([{', '.join(texts)}] AS VARCHAR[])"
 
 
-def assemble(batch: pa.RecordBatch, parts: tuple[MapPart, ...], extension_keys: tuple[str, ...]) -> pa.RecordBatch:
-    """Replace the raw Tags / x_Extensions columns the query produced with the finished maps."""
-    rows = batch.num_rows
-    tag_parts: list[tuple[Entries, str]] = []
-    if parts:
-        raw = batch.column("Tags").flatten()
-        for part, array in zip(parts, raw, strict=True):
-            entries = struct_entries(array, part.keys) if part.keys is not None else map_entries(array)
-            if part.prefix:
-                entries = Entries(entries.lengths, pc.binary_join_element_wise(part.prefix, entries.keys, ""), entries.items)
-            tag_parts.append((entries, part.origin))
-    tags, origins = merge(tag_parts, rows)
-    extensions = to_map(struct_entries(batch.column("x_Extensions"), extension_keys), False)
-    replaced = {"Tags": tags, "x_TagOrigins": origins, "x_Extensions": extensions}
+def tag_maps(entries: pa.ListArray) -> tuple[pa.MapArray, pa.MapArray]:
+    """(Tags, x_TagOrigins) from the query's LIST of {key, value, origin}; both share its offsets and keys."""
+    offsets = entries.offsets  # absolute positions in entries.values, also for a sliced array
+    empty = np.diff(np.asarray(offsets)) == 0
+    if entries.null_count:
+        empty |= ~np.asarray(entries.is_valid())
+    mask = pa.array(empty)
+    struct = entries.values
+    keys = struct.field("key")
+    return (
+        pa.MapArray.from_arrays(offsets, keys, struct.field("value"), mask=mask),
+        pa.MapArray.from_arrays(offsets, keys, struct.field("origin"), mask=mask),
+    )
+
+
+def extension_map(values: pa.ListArray, keys: tuple[str, ...]) -> pa.MapArray:
+    """x_Extensions from the query's LIST of texts, `len(keys)` per row, nulls left out."""
+    rows, width = len(values), len(keys)
+    items = values.flatten()  # row-major: row r's text for key i at r * width + i
+    present = np.asarray(items.is_valid()).reshape(rows, width)
+    offsets = np.zeros(rows + 1, dtype=np.int32)
+    np.cumsum(present.sum(axis=1), out=offsets[1:])
+    kept = present.ravel()
+    key_index = np.nonzero(kept)[0] % max(width, 1)
+    if items.null_count:
+        items = items.filter(pa.array(kept))
+    key_names = pa.array(keys, pa.string()).take(pa.array(key_index, pa.int32()))
+    return pa.MapArray.from_arrays(pa.array(offsets), key_names, items)
+
+
+def assemble(batch: pa.RecordBatch, extension_keys: tuple[str, ...]) -> pa.RecordBatch:
+    """Replace the query's Tags / x_TagOrigins / x_Extensions columns with the finished maps."""
+    tags, origins = tag_maps(batch.column("Tags"))
+    replaced = {"Tags": tags, "x_TagOrigins": origins, "x_Extensions": extension_map(batch.column("x_Extensions"), extension_keys)}
     names = batch.schema.names
     return pa.RecordBatch.from_arrays([replaced.get(name, batch.column(name)) for name in names], names=names)

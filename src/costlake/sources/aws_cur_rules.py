@@ -9,7 +9,12 @@ from __future__ import annotations
 from costlake import schema
 from costlake.sources import expressions
 from costlake.sources.aws_cur_columns import Column, CurHeader
-from costlake.sources.aws_cur_maps import MapPart
+from costlake.sources.aws_cur_maps import (
+    extension_values,
+    map_part,
+    per_key_part,
+    tag_entries,
+)
 from costlake.sources.duckdb_io import sql_identifier, sql_string
 
 ZERO = "CAST(0 AS DECIMAL(38,18))"
@@ -18,6 +23,8 @@ CATEGORY_COLUMN = "__costlake_service_category"
 SUBCATEGORY_COLUMN = "__costlake_service_subcategory"
 # True on the extra row costlake makes for the unused part of an RIFee / SavingsPlanRecurringFee line (aws_cur.py).
 UNUSED_COLUMN = "__costlake_unused_commitment"
+# Cost categories in Tags: legacy CUR's own prefix; CUR tag keys start with user:/aws: or user_/aws_, so never collide.
+COST_CATEGORY_PREFIX = "costCategory/"
 
 USAGE_TYPES = ("Usage", "SavingsPlanCoveredUsage", "DiscountedUsage")
 COMMITTED_USAGE_TYPES = ("SavingsPlanCoveredUsage", "SavingsPlanNegation", "DiscountedUsage")
@@ -44,18 +51,24 @@ EXTENSION_COLUMNS = (
 )
 
 
-# CUR pricing units -> FOCUS Unit Format (time units spelled out and plural after a hyphen), applied in order;
-# other units pass unchanged. The original stays in x_Extensions (`pricing_unit`).
-UNIT_REWRITES = (("^Lambda-GB-Seconds?$", "GB-Seconds"), ("^Hrs?$", "Hours"), ("-Mo$", "-Months"), ("-Hrs?$", "-Hours"), ("-(Month|Hour|Day|Second|Minute)$", "-\\1s"))
+# CUR pricing units -> FOCUS Unit Format (time units spelled out and plural after a hyphen): whole units first,
+# then suffixes; at most one rewrite applies, other units pass unchanged. The original stays in x_Extensions
+# (`pricing_unit`). Plain comparisons, not regexp_replace: five regular expressions per row cost a third of a second
+# per 500,000 rows.
+UNIT_NAMES = {"Lambda-GB-Second": "GB-Seconds", "Lambda-GB-Seconds": "GB-Seconds", "Hr": "Hours", "Hrs": "Hours"}
+UNIT_SUFFIXES = (
+    ("-Mo", "-Months"), ("-Hr", "-Hours"), ("-Hrs", "-Hours"), ("-Month", "-Months"), ("-Hour", "-Hours"),
+    ("-Day", "-Days"), ("-Second", "-Seconds"), ("-Minute", "-Minutes"),
+)
 
 
 def focus_unit(unit: str) -> str:
-    for pattern, replacement in UNIT_REWRITES:
-        unit = f"regexp_replace({unit}, {sql_string(pattern)}, {sql_string(replacement)})"
-    return unit
-
-
-
+    names = " ".join(f"WHEN {sql_string(name)} THEN {sql_string(focus)}" for name, focus in UNIT_NAMES.items())
+    suffixes = " ".join(
+        f"WHEN ends_with({unit}, {sql_string(suffix)}) THEN left({unit}, -{len(suffix)}) || {sql_string(focus)}"
+        for suffix, focus in UNIT_SUFFIXES
+    )
+    return f"CASE {unit} {names} ELSE CASE {suffixes} ELSE {unit} END END"
 
 
 class CurRules:
@@ -157,8 +170,7 @@ class CurRules:
         commitment_discount_usage_scenario_2): Usage, Unused, BilledCost 0, EffectiveCost = the unused amount."""
         unused = self.unused_commitment()
         quantity = self.money("reservation_unused_quantity")
-        unit = self.text("pricing_unit")
-        unit = focus_unit(unit) if unit else None
+        unit = self.pricing_unit()
         description = self.text("line_item_line_item_description") or "NULL"
         return {
             "BilledCost": ZERO,
@@ -253,10 +265,14 @@ class CurRules:
             "ELSE 'Other' END"
         )
 
+    def pricing_unit(self) -> str | None:
+        """`pricing_unit` in FOCUS Unit Format, computed once per row (three columns use it)."""
+        unit = self.text("pricing_unit")
+        return self._derive("unit", focus_unit(unit)) if unit else None
+
     def quantities(self) -> dict[str, str]:
         amount = self.money("line_item_usage_amount")
-        unit = self.text("pricing_unit")
-        unit = focus_unit(unit) if unit else None
+        unit = self.pricing_unit()
         columns: dict[str, str] = {}
         if amount:
             columns["ConsumedQuantity"] = f"CASE WHEN {self.is_type(USAGE_TYPES)} THEN {amount} END"
@@ -272,32 +288,28 @@ class CurRules:
             columns["ListUnitPrice"] = f"CASE WHEN {self.is_type((*USAGE_TYPES, *PURCHASE_TYPES))} THEN {list_rate} END"
         return columns
 
-    def tag_parts(self) -> tuple[str, tuple[MapPart, ...]]:
-        """The raw parts of Tags as one STRUCT (p0, p1, ...) and how to read each (aws_cur_maps.assemble):
+    def tags(self) -> str:
+        """The entries of Tags as one LIST of {key, value, origin} (aws_cur_maps makes Tags and x_TagOrigins of it):
         cost categories (keys prefixed `costCategory/`), then resource tags (CUR 2.0 `tags` when present, else
         `resource_tags`, else the legacy per-key columns); keys exactly as AWS writes them."""
-        parts: list[tuple[str, MapPart]] = []
+        parts: list[str] = []
         categories = self.header.get("cost_category")
         if categories is not None:
-            parts.append((expressions.tag_map(categories.sql, categories.duck_type), MapPart("cost_category", "costCategory/")))
+            parts.append(map_part(expressions.tag_map(categories.sql, categories.duck_type), "cost_category", COST_CATEGORY_PREFIX))
         elif self.header.cost_category_columns:
-            parts.append(_per_key_part(self.header.cost_category_columns, MapPart("cost_category", "costCategory/")))
+            parts.append(per_key_part(_texts(self.header.cost_category_columns), "cost_category", COST_CATEGORY_PREFIX))
         resource = self.header.get("tags") or self.header.get("resource_tags")
         if resource is not None:
             origin = "tag" if resource is self.header.get("tags") else "resource_tag"
-            parts.append((expressions.tag_map(resource.sql, resource.duck_type), MapPart(origin)))
+            parts.append(map_part(expressions.tag_map(resource.sql, resource.duck_type), origin))
         elif self.header.tag_columns:
-            parts.append(_per_key_part(self.header.tag_columns, MapPart("resource_tag")))
-        if not parts:
-            return "CAST(NULL AS VARCHAR)", ()
-        return _struct([expression for expression, _ in parts], "p"), tuple(part for _, part in parts)
+            parts.append(per_key_part(_texts(self.header.tag_columns), "resource_tag"))
+        return tag_entries(parts)
 
     def extensions(self) -> tuple[str, tuple[str, ...]]:
-        """The kept source columns as one STRUCT (f0, f1, ...) of text, and their names (the map's keys)."""
+        """The kept source columns' text as one LIST, and their names (the map's keys; see aws_cur_maps)."""
         kept = [self.header.columns[name] for name in EXTENSION_COLUMNS if name in self.header.columns]
-        if not kept:
-            return "CAST(NULL AS VARCHAR)", ()
-        return _struct([expressions.text(column.sql, column.duck_type) for column in kept], "f"), tuple(column.name for column in kept)
+        return extension_values([expressions.text(column.sql, column.duck_type) for column in kept]), tuple(column.name for column in kept)
 
     def usd_columns(self, currency: str, effective: str) -> dict[str, str]:
         """CUR states costs in the billing currency and gives no exchange rate: only USD rows get the USD columns."""
@@ -316,12 +328,6 @@ def _map_value(column: Column, key: str) -> str:
     return f"json_extract_string({text}, {path})"
 
 
-def _struct(expressions_: list[str], prefix: str) -> str:
-    """A STRUCT with positional field names: tag keys may differ only in case, which DuckDB field names cannot."""
-    return "{" + ", ".join(f"'{prefix}{index}': {expression}" for index, expression in enumerate(expressions_)) + "}"
-
-
-def _per_key_part(columns: list[tuple[str, Column]], part: MapPart) -> tuple[str, MapPart]:
-    """Legacy per-key columns (`resourceTags/user:Owner`) as a STRUCT of their text, keys kept for Arrow."""
-    struct = _struct([expressions.text(column.sql, column.duck_type) for _, column in columns], "f")
-    return struct, MapPart(part.origin, part.prefix, tuple(key for key, _ in columns))
+def _texts(columns: list[tuple[str, Column]]) -> list[tuple[str, str]]:
+    """Legacy per-key columns (`resourceTags/user:Owner`) as (key, text expression)."""
+    return [(key, expressions.text(column.sql, column.duck_type)) for key, column in columns]
