@@ -35,7 +35,16 @@ from cur_legacy import (
     parquet_rows,
     write_legacy_csv,
 )
-from sync_bench import RSS_LIMIT_MIB, Step, last_json, measure_sync, run_measured, tail
+from sync_bench import (
+    RSS_LIMIT_MIB,
+    Step,
+    exit_code,
+    last_json,
+    measure_sync,
+    run_measured,
+    show,
+    tail,
+)
 
 TARGET_SHARE = 0.50
 TARGET_VS_FOCUS_CONVERTER = 5.0
@@ -234,16 +243,11 @@ def main() -> int:
             if not args.no_comparison:
                 steps |= compare_with_focus_converter(run_dir, root / "data", args.subset_rows, args.focus_converter_venv)
         result = report(steps, args.months)
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            print_table(result)
-            if args.keep:
-                print(f"kept: {run_dir}")
+        show(result, print_table, as_json=args.json, kept=run_dir if args.keep else None)
     finally:
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {"PASS": 0, "FAIL": 1}.get(result["verdict"], 2)
+    return exit_code(result)
 
 
 if __name__ == "__main__":

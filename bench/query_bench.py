@@ -31,7 +31,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sync_bench import Step, costlake_command, last_json, run_measured, tail
+from sync_bench import (
+    Step,
+    costlake_command,
+    exit_code,
+    last_json,
+    run_measured,
+    show,
+    tail,
+)
 
 MONTHS = 3  # the queries below are written for three billing months ending this UTC month
 RUNS, WARMUPS = 15, 2
@@ -470,16 +478,11 @@ def main() -> int:
                     steps["duckdb"] = Step("duckdb", peak_rss_mib=duck.close())
         result = report(steps, measured, facts, args.rows, args.runs)
         result["workdir"] = str(run_dir) if args.keep or args.reuse else None
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            print_table(result)
-            if args.keep:
-                print(f"kept: {run_dir}")
+        show(result, print_table, as_json=args.json, kept=run_dir if args.keep else None)
     finally:
         if not args.keep and not args.reuse:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {"PASS": 0, "FAIL": 1}.get(result["verdict"], 2)
+    return exit_code(result)
 
 
 if __name__ == "__main__":

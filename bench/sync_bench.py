@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,6 +205,20 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"verdict: {result['verdict']}")
 
 
+def show(result: dict[str, Any], print_table: Callable[[dict[str, Any]], None], *, as_json: bool, kept: Path | None) -> None:
+    """A benchmark's result as JSON or as its table (shared by every script under bench/)."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print_table(result)
+    if kept is not None:
+        print(f"kept: {kept}")
+
+
+def exit_code(result: dict[str, Any]) -> int:
+    return {"PASS": 0, "FAIL": 1}.get(result["verdict"], 2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000, help="rows in the export (default 5,000,000)")
@@ -235,16 +250,11 @@ def main() -> int:
             steps["sync"] = measure_sync(export, home)
         result = report(steps, args.rows, args.months)
         result["workdir"] = str(run_dir) if args.keep else None
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            print_table(result)
-            if args.keep:
-                print(f"kept: {run_dir}")
+        show(result, print_table, as_json=args.json, kept=run_dir if args.keep else None)
     finally:
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {"PASS": 0, "FAIL": 1}.get(result["verdict"], 2)
+    return exit_code(result)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -180,13 +181,18 @@ class Me(BaseModel):
     token_id: str | None
 
 
-def changes_of(update: SourceUpdate) -> dict[str, Any]:
-    """Only the fields the request named: omitted fields stay as they are. Credentials as plain dicts."""
-    changes = {name: getattr(update, name) for name in update.model_fields_set if name != "validate_uri"}
+def source_fields(body: SourceCreate | SourceUpdate, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields as plain values for the core (credentials as dicts without unset keys)."""
+    fields = {name: getattr(body, name) for name in names if name != "validate_uri"}
     for name in ("credential", "storage_credential"):
-        if changes.get(name) is not None:
-            changes[name] = changes[name].model_dump(exclude_none=True)
-    return changes
+        if fields.get(name) is not None:
+            fields[name] = fields[name].model_dump(exclude_none=True)
+    return fields
+
+
+def changes_of(update: SourceUpdate) -> dict[str, Any]:
+    """Only the fields the request named: omitted fields stay as they are."""
+    return source_fields(update, update.model_fields_set)
 
 
 class CostRowOut(BaseModel):

@@ -26,27 +26,20 @@ def export_settings(settings: Settings, storage_credential: dict[str, Any] | Non
 
 
 def check_export(
-    uri: str,
-    tenant: Tenant,
-    settings: Settings,
-    *,
-    operator: bool,
-    storage_credential: dict[str, Any] | None,
-    probe: bool,
+    uri: str, tenant: Tenant, settings: Settings, *, operator: bool, probe: bool
 ) -> tuple[Location, list[StoredFile]]:
-    """Parse, apply the access rules, and (when probing) list the URI once.
+    """Parse, apply the access rules, and (when probing) list the URI once, as `settings.storage_identity` if set.
 
     A source with its own storage identity reads with the tenant's identity, not the server's: the operator's
     allowed prefixes then do not apply (local paths never open this way).
     """
     location = parse_source_uri(uri)
-    own_identity = storage_credential is not None
-    if own_identity:
-        kind = storage_credential["kind"]  # type: ignore[index]
-        identity = resolve_storage_identity(storage_credential, settings)
-        if identity is not None and identity.scheme != location.scheme:
-            raise InvalidInput("storage_credential", f"a {kind} credential cannot read {location.uri}; it is for {identity.scheme}:// URIs")
-    if not (own_identity and location.scheme != "file"):
+    identity = settings.storage_identity
+    if identity is not None and identity.scheme != location.scheme:
+        raise InvalidInput(
+            "storage_credential", f"a {identity.kind} credential cannot read {location.uri}; it is for {identity.scheme}:// URIs"
+        )
+    if identity is None or location.scheme == "file":
         check_uri_access(location, operator=operator, allowed_prefixes=tenant.allowed_uri_prefixes, settings=settings)
     owner = format_owning(location.scheme)
     if owner is not None:
@@ -55,9 +48,9 @@ def check_export(
     files: list[StoredFile] = []
     if probe:
         try:
-            files = list_files(uri, export_settings(settings, storage_credential))
+            files = list_files(uri, settings)
         except StorageError as error:
-            raise InvalidInput("storage_credential" if own_identity else "source_uri", str(error)) from None
+            raise InvalidInput("source_uri" if identity is None else "storage_credential", str(error)) from None
         if location.scheme == "file" and not operator:
             check_files_stay_local([file.uri for file in files], settings)
     return location, files
@@ -66,10 +59,10 @@ def check_export(
 def check_vendor(connector: Connector, settings: Settings, options: Mapping[str, str], credential: dict[str, Any], *, probe: bool) -> None:
     """Options always; with `probe`, one cheap authenticated call with the credential as it will be used."""
     secret = resolve_credential(credential, connector.credential_parts, settings)
-    context = connector.open(settings, options, secret)
+    connector.validate_options(options)
     if not probe:
-        context.client.close()
         return
+    context = connector.open(settings, options, secret)
     try:
         with context.client:
             connector.check(context)

@@ -13,8 +13,8 @@ from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Tenant
 from costlake.catalog.runs import running_run
 from costlake.credentials import store_credential, store_storage_identity
-from costlake.credentials.stored import tenant_external_id
 from costlake.credentials.secret import CredentialError
+from costlake.credentials.stored import tenant_external_id
 from costlake.errors import Conflict, InvalidInput
 from costlake.settings import Settings
 from costlake.sources.connection import check_export, check_vendor, export_settings
@@ -138,10 +138,9 @@ def create_source(
             raise InvalidInput("format", f"format {API_FORMAT!r} is for vendor providers: {', '.join(VENDORS)}")
         _check_format_options(fields.get("format") or AUTO, fields.get("options") or {})
         fields["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, fields.get("storage_credential"))
-        location, files = check_export(
-            fields["source_uri"], tenant, settings, operator=caller.operator, storage_credential=fields["storage_credential"], probe=validate
-        )
-        source_format = _resolve_format(fields.get("format") or AUTO, files, export_settings(settings, fields["storage_credential"]))
+        reading = export_settings(settings, fields["storage_credential"])
+        location, files = check_export(fields["source_uri"], tenant, reading, operator=caller.operator, probe=validate)
+        source_format = _resolve_format(fields.get("format") or AUTO, files, reading)
         _check_format_options(source_format, fields.get("options") or {})
         name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
         fields = {**fields, "source_uri": location.uri, "format": source_format}
@@ -182,20 +181,18 @@ def update_source(
     changes.pop("credential", None)
     if "storage_credential" in changes:
         changes["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, changes["storage_credential"])
-    storage_credential = changes.get("storage_credential", source.storage_credential)
+    reading = export_settings(settings, changes.get("storage_credential", source.storage_credential))
     uri = changes.get("source_uri", source.source_uri)
     files: list[StoredFile] = []
     if "source_uri" in changes or "storage_credential" in changes or changes.get("format") == AUTO:
-        location, files = check_export(
-            uri, tenant, settings, operator=caller.operator, storage_credential=storage_credential, probe=validate
-        )
+        location, files = check_export(uri, tenant, reading, operator=caller.operator, probe=validate)
         if location.uri != source.source_uri:
             changes["source_uri"] = location.uri
             changes["needs_backfill"] = True
         else:
             changes.pop("source_uri", None)
     if changes.get("format") == AUTO:
-        changes["format"] = _resolve_format(AUTO, files, export_settings(settings, storage_credential))
+        changes["format"] = _resolve_format(AUTO, files, reading)
     if "format" in changes and changes["format"] != source.format:
         changes["needs_backfill"] = True
     if "format" in changes or "options" in changes:

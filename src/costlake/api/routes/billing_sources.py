@@ -7,7 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from costlake.api.auth import AdminTenantDep, PrincipalDep, ServicesDep
-from costlake.api.schemas import RunOut, RunPage, SourceCreate, SourceOut, SourceUpdate, SyncRequest, changes_of
+from costlake.api.schemas import (
+    RunOut,
+    RunPage,
+    SourceCreate,
+    SourceOut,
+    SourceUpdate,
+    SyncRequest,
+    changes_of,
+    source_fields,
+)
 from costlake.catalog import runs as run_rows
 from costlake.catalog import sources as source_rows
 from costlake.errors import NotFound
@@ -28,10 +37,7 @@ def list_sources(tenant: AdminTenantDep, services: ServicesDep) -> list[SourceOu
 
 @router.post("", response_model=SourceOut, status_code=201)
 def create_source(body: SourceCreate, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> SourceOut:
-    fields = body.model_dump(exclude={"validate_uri", "credential", "storage_credential"})
-    for name in ("credential", "storage_credential"):
-        value = getattr(body, name)
-        fields[name] = None if value is None else value.model_dump(exclude_none=True)
+    fields = source_fields(body, SourceCreate.model_fields)
     source = management.create_source(
         services.catalog, services.settings, tenant, _caller(principal), fields, validate=body.validate_uri
     )

@@ -52,12 +52,15 @@ class Connector:
     check_options: Callable[[Mapping[str, str]], None] = lambda options: None  # raise InvalidInput("options", ...)
     history_months: int = 12  # how far back the vendor keeps data: a first sync backfills at most this
 
-    def open(self, settings: Settings, options: Mapping[str, str], secret: Secret, *, now: datetime | None = None) -> VendorContext:
+    def validate_options(self, options: Mapping[str, str]) -> None:
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(self.options) or "none"
             raise InvalidInput("options", f"{self.provider} does not know option(s) {', '.join(unknown)}; it takes: {known}")
         self.check_options(options)
+
+    def open(self, settings: Settings, options: Mapping[str, str], secret: Secret, *, now: datetime | None = None) -> VendorContext:
+        self.validate_options(options)
         client = VendorClient(
             self.provider, self.base_url(settings, options), self.auth(secret), settings, secret=secret, hint=self.credential_hint
         )
