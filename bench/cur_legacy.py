@@ -90,7 +90,7 @@ def write_legacy_csv(files: list[Path], target: Path, rows: int) -> int:
     """The first `rows` rows of `files` (CUR 2.0 Parquet, in order) as a legacy CUR CSV; returns the rows written."""
     import duckdb
 
-    from costlake.sources.aws_cur_columns import snake_name
+    from costlake.formats.aws.columns import snake_name
 
     wrong = [name for name, source in LEGACY_COLUMNS.items() if source.isidentifier() and snake_name(name) != source]
     if wrong:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from costlake.settings import Settings
-from costlake.sources.duckdb_io import connect
+from costlake.duckdb_io import connect
 from costlake.store import Lake
 
 

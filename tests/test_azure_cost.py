@@ -18,16 +18,17 @@ from conftest import SAMPLES_DIR, sync_and_wait
 from costlake import schema
 from costlake.samples.azure_export import AZURE_PAIR_TOTALS, write_azure_export
 from costlake.settings import Settings
-from costlake.sources.azure_cost import read_azure_cost
-from costlake.sources.azure_cost_columns import (
+from costlake.formats.azure.source import read_azure_cost
+from costlake.formats.azure.columns import (
     english_name,
     looks_like_azure_cost_details,
 )
-from costlake.sources.azure_cost_decimal import exact_product
-from costlake.sources.azure_cost_deliveries import select_files
-from costlake.sources.conversion import ConversionError, MonthRange
-from costlake.sources.registry import FORMATS
-from costlake.sources.service_categories import service_categories
+from costlake.formats.azure.amounts import exact_product
+from costlake.formats.azure.deliveries import select_files
+from costlake.formats.conversion import ConversionError
+from costlake.months import MonthRange
+from costlake.formats.registry import FORMATS
+from costlake.formats.service_categories import service_categories
 from costlake.storage import StoredFile
 
 AZURE_DIR = SAMPLES_DIR / "azure"

@@ -23,10 +23,11 @@ from costlake.catalog import open_catalog
 from costlake.catalog.tenants import set_allowed_uri_prefixes
 from costlake.errors import InvalidInput
 from costlake.samples.gcp_export import COMMITMENT_ID, DETAILED_FIELDS, STANDARD_FIELDS, gcp_export_rows, write_gcp_export
-from costlake.sources import gcp_billing_bigquery
-from costlake.sources.conversion import ConversionError, MonthRange
-from costlake.sources.gcp_billing import NAME, looks_like_gcp_export, select_gcp_files
-from costlake.sources.registry import FORMATS
+from costlake.formats.gcp import bigquery as gcp_billing_bigquery
+from costlake.formats.conversion import ConversionError
+from costlake.months import MonthRange
+from costlake.formats.gcp.source import NAME, looks_like_gcp_export, select_gcp_files
+from costlake.formats.registry import FORMATS
 from costlake.storage import StorageError, StoredFile
 
 KOKU_STANDARD = SAMPLES_DIR / "gcp" / "koku__gcp_202011_standard.csv"

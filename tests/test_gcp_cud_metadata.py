@@ -32,13 +32,14 @@ from costlake.samples.gcp_export import (
     gcp_export_rows,
 )
 from costlake.settings import Settings
-from costlake.sources import gcp_billing_bigquery
-from costlake.sources.conversion import ConversionError, MonthRange
-from costlake.sources.duckdb_io import connect
-from costlake.sources.gcp_billing import NAME as BILLING_FORMAT
-from costlake.sources.gcp_cud_enrichment import with_commitments
-from costlake.sources.gcp_cud_metadata import NAME
-from costlake.sources.registry import FORMATS, METADATA_FORMATS
+from costlake.formats.gcp import bigquery as gcp_billing_bigquery
+from costlake.formats.conversion import ConversionError
+from costlake.months import MonthRange
+from costlake.duckdb_io import connect
+from costlake.formats.gcp.source import NAME as BILLING_FORMAT
+from costlake.formats.gcp.cud_enrichment import with_commitments
+from costlake.formats.gcp.cud_metadata import NAME
+from costlake.formats.registry import FORMATS, METADATA_FORMATS
 from costlake.storage import StorageError, StoredFile
 from costlake.store import Lake
 
@@ -184,7 +185,7 @@ def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBigQuery]:
 
 
 def read_commitments(table: str) -> list[dict[str, Any]]:
-    return list(METADATA_FORMATS[NAME](f"bq://{table}", None, {}))  # type: ignore[arg-type]
+    return list(METADATA_FORMATS[NAME].read_records(f"bq://{table}", None, {}))  # type: ignore[arg-type]
 
 
 def read_billing() -> list[pa.RecordBatch]:
@@ -235,7 +236,7 @@ def test_several_snapshots_of_one_commitment_keep_the_latest_state(bigquery: Fak
 
 
 def test_errors_name_the_table_and_what_to_fix(bigquery: FakeBigQuery) -> None:
-    read = METADATA_FORMATS[NAME]
+    read = METADATA_FORMATS[NAME].read_records
     with pytest.raises(StorageError, match=rf"bq://{PROJECT}.missing: BigQuery refused the read \(NotFound"):
         read(f"bq://{PROJECT}.missing", None, {})  # type: ignore[arg-type]
     with pytest.raises(ConversionError, match=r"no cud_product column; expected Google's CUD metadata export"):

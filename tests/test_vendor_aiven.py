@@ -20,9 +20,10 @@ from costlake import schema
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
 from costlake.settings import Settings
-from costlake.sources.conversion import MonthRange
-from costlake.sources.vendors import VendorContext, VendorError, vendor
-from costlake.sources.vendors.aiven import AIVEN, BILLING_GROUPS
+from costlake.months import MonthRange
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
+from costlake.formats.vendors.aiven import AIVEN, BILLING_GROUPS
 
 TODAY = date(2025, 3, 17)
 NOW = datetime(2025, 3, 17, 9, 30, tzinfo=UTC)

@@ -28,8 +28,9 @@ from costlake.credentials import Secret
 from costlake.credentials.secret import CredentialError
 from costlake.errors import InvalidInput
 from costlake.settings import Settings
-from costlake.sources.conversion import MonthRange
-from costlake.sources.vendors import VendorContext, VendorError, vendor
+from costlake.months import MonthRange
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
 
 CONNECTOR = vendor("anthropic")
 NOW = datetime(2025, 8, 10, 15, 30, tzinfo=UTC)

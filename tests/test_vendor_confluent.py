@@ -18,9 +18,10 @@ from costlake import schema
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
 from costlake.settings import Settings
-from costlake.sources.conversion import MonthRange
-from costlake.sources.vendors import VendorContext, VendorError, vendor
-from costlake.sources.vendors.confluent import CONFLUENT
+from costlake.months import MonthRange
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
+from costlake.formats.vendors.confluent import CONFLUENT
 
 TODAY = date(2025, 3, 17)
 NOW = datetime(2025, 3, 17, 9, 30, tzinfo=UTC)

@@ -31,8 +31,9 @@ from costlake import schema
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
 from costlake.settings import Settings
-from costlake.sources.conversion import MonthRange
-from costlake.sources.vendors import VendorContext, VendorError, vendor
+from costlake.months import MonthRange
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
 
 # Rule ids the FOCUS 1.2 validator may report as failing, with the reason (docs/connectors/cursor.md).
 ALLOWED_FAILURES: dict[str, str] = {

@@ -29,8 +29,9 @@ from costlake import schema
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
 from costlake.settings import Settings
-from costlake.sources.conversion import MonthRange
-from costlake.sources.vendors import VendorContext, VendorError, vendor
+from costlake.months import MonthRange
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
 
 DATADOG = vendor("datadog")
 # Validator rules allowed to fail, with the reason (also in docs/connectors/datadog.md).

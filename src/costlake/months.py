@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
+
+
+@dataclass(frozen=True)
+class MonthRange:
+    """Billing months ("YYYY-MM") to keep; None leaves that side open."""
+
+    first: str | None = None
+    last: str | None = None
 
 
 def month_of(day: date) -> str:

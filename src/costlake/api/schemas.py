@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.credentials import credential_view
-from costlake.sources.management import KNOWN_FORMATS, KNOWN_PROVIDERS
+from costlake.formats.registry import KNOWN_FORMATS, KNOWN_PROVIDERS
 from costlake.text import utc_text
 
 UtcDatetime = Annotated[datetime, PlainSerializer(utc_text, return_type=str)]

@@ -1,5 +1,5 @@
 """Billing sources as rows: tenant-scoped lookups and writes. Validation of what a row may hold lives in
-costlake.sources.management; this module only stores it."""
+costlake.billing_sources.service; this module only stores it."""
 
 from __future__ import annotations
 

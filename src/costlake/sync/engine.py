@@ -17,17 +17,17 @@ import pyarrow as pa
 from costlake.catalog import Catalog
 from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.locks import lake_commit_lock
-from costlake.catalog.models import BillingSource, SyncRun
+from costlake.catalog.models import BillingSource, Commitment, SyncRun
 from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
 from costlake.credentials import CredentialError, resolve_credential
 from costlake.errors import CostlakeError
 from costlake.settings import Settings
-from costlake.sources.connection import export_settings
-from costlake.sources.detection import AUTO, detect_format
-from costlake.sources.gcp_cud_enrichment import with_commitments
-from costlake.sources.registry import FORMATS, METADATA_FORMATS, format_owning
-from costlake.sources.vendors import API_FORMAT, vendor
+from costlake.billing_sources.connection import export_settings
+from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
+from costlake.formats.detection import detect_format
+from costlake.formats.registry import format_owning, kind_of
+from costlake.formats.vendors import Connector
 from costlake.storage import StorageError, list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
@@ -36,7 +36,6 @@ from costlake.sync.plan import SyncPlan, plan_sync
 from costlake.text import money_text
 
 log = logging.getLogger(__name__)
-GCP_BILLING_EXPORT = "gcp-billing-export"
 
 
 def worker_identity() -> str:
@@ -78,8 +77,6 @@ def _warnings(staged: StagedWrite, scope: list[str], loaded_before: set[str]) ->
 
 def _with_detected_format(context: SyncContext, source: BillingSource, settings: Settings) -> BillingSource:
     """A source added as `auto` before its export existed learns its format at its first sync, and keeps it."""
-    if source.format != AUTO:
-        return source
     owner = format_owning(parse_uri(source.source_uri).scheme)
     files = owner.select_files(source.source_uri, settings, source.options) if owner else list_files(source.source_uri, settings)
     detected = detect_format(files, settings)
@@ -107,8 +104,18 @@ def _plan(source: BillingSource, run: SyncRun, settings: Settings, history_month
     )
 
 
-def _read_vendor(source: BillingSource, run: SyncRun, settings: Settings) -> _Read:
-    connector = vendor(source.provider)
+@dataclass
+class _CatalogFacts:
+    """What an enrichment step may ask about the tenant (formats.contract.TenantFacts), read when asked."""
+
+    catalog: Catalog
+    tenant_id: str
+
+    def commitments(self) -> list[Commitment]:
+        return list_commitments(self.catalog, self.tenant_id)
+
+
+def _read_vendor(connector: Connector, source: BillingSource, run: SyncRun, settings: Settings) -> _Read:
     if not source.credential:
         raise CredentialError(f"this {source.provider} source has no credential; update it with one")
     secret = resolve_credential(source.credential, connector.credential_parts, settings)
@@ -118,23 +125,20 @@ def _read_vendor(source: BillingSource, run: SyncRun, settings: Settings) -> _Re
     return _Read(plan, batches, warnings=vendor_context.warnings, close=vendor_context.client.close)
 
 
-def _read_export(context: SyncContext, source: BillingSource, run: SyncRun) -> _Read:
+def _read_export(source_format: ExportFormat, context: SyncContext, source: BillingSource, run: SyncRun) -> _Read:
     settings = export_settings(context.settings, source.storage_credential)
-    source = _with_detected_format(context, source, settings)
-    source_format = FORMATS[source.format]
     files = source_format.select_files(source.source_uri, settings, source.options)
     plan = _plan(source, run, settings)
     batches = source_format.read(files, settings, plan.read_range, source.options)
-    if source.format == GCP_BILLING_EXPORT:
-        # Commitment metadata (a gcp-cud-metadata source of the tenant) names the CUDs that cover these rows.
-        batches = with_commitments(batches, list_commitments(context.catalog, source.tenant_id))
+    if source_format.enrich is not None:
+        batches = source_format.enrich(batches, _CatalogFacts(context.catalog, source.tenant_id))
     return _Read(plan, batches, files=len(files))
 
 
-def _load_commitments(context: SyncContext, source: BillingSource) -> RunOutcome:
+def _load_records(metadata: MetadataFormat, context: SyncContext, source: BillingSource) -> RunOutcome:
     """A metadata source stores commitments for its tenant instead of cost rows."""
     settings = export_settings(context.settings, source.storage_credential)
-    records = METADATA_FORMATS[source.format](source.source_uri, settings, source.options)
+    records = metadata.read_records(source.source_uri, settings, source.options)
     count = replace_commitments(context.catalog, source.tenant_id, source.id, records)
     return RunOutcome(status="succeeded" if count else "warning", row_count=count,
                       warnings=[] if count else ["the commitment metadata table holds no commitments"])
@@ -146,11 +150,18 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
     staged: StagedWrite | None = None
     read: _Read | None = None
     try:
-        if source.format in METADATA_FORMATS:
+        if source.format == AUTO:
+            source = _with_detected_format(context, source, export_settings(settings, source.storage_credential))
+        kind = kind_of(source.provider, source.format)
+        if isinstance(kind, MetadataFormat):
             with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration):
-                return finish_run(context.catalog, run.id, _load_commitments(context, source))
+                return finish_run(context.catalog, run.id, _load_records(kind, context, source))
         with LeaseKeeper(context.catalog, run.id, context.owner, settings.lease_duration) as lease:
-            read = _read_vendor(source, run, settings) if source.format == API_FORMAT else _read_export(context, source, run)
+            if isinstance(kind, Connector):
+                read = _read_vendor(kind, source, run, settings)
+            else:
+                assert isinstance(kind, ExportFormat)
+                read = _read_export(kind, context, source, run)
             staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             warnings = read.warnings + _warnings(staged, read.plan.scope, loaded_before)

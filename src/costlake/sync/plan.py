@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from costlake.months import add_months, current_month, month_of, month_span
-from costlake.sources.conversion import MonthRange
+from costlake.months import MonthRange
 
 
 @dataclass(frozen=True)

@@ -24,30 +24,8 @@ from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
 from costlake.api.schemas import SourceCreate
 from costlake.catalog.tenants import authenticate, find_tenant
 from costlake.credentials.stored import tenant_env_prefix, tenant_external_id
-from costlake.sources.detection import AUTO
-from costlake.sources.registry import FORMATS, PROVIDERS
-from costlake.sources.vendors import VENDORS
-
-# How the console names formats and providers; a format missing here shows under its API name.
-FORMAT_LABELS = {
-    "auto": "Detect from the files",
-    "focus": "FOCUS export",
-    "aws-cur2": "AWS CUR 2.0 (Data Exports)",
-    "aws-cur-legacy": "AWS Cost and Usage Report (legacy)",
-    "gcp-billing-export": "Google Cloud billing export",
-    "azure-cost-details": "Azure cost details export",
-    "api": "Billing API",
-}
-PROVIDER_LABELS = {
-    "aws": "AWS",
-    "gcp": "Google Cloud",
-    "azure": "Microsoft Azure",
-    "anthropic": "Anthropic",
-    "cursor": "Cursor",
-    "datadog": "Datadog",
-    "confluent": "Confluent Cloud",
-    "aiven": "Aiven",
-}
+from costlake.formats.contract import AUTO
+from costlake.formats.registry import FORMAT_LABELS, FORMATS, PROVIDER_LABELS, PROVIDERS, VENDORS
 
 PREFIX = "/console"
 HOME = f"{PREFIX}/explorer"
@@ -270,7 +248,7 @@ async def explorer(request: Request) -> Response:
 async def billing_sources(request: Request) -> Response:
     # Formats are plug-ins (the registry grows as formats land); each names the option keys it understands.
     default = _default_format()
-    options = {name: list(getattr(spec, "options", ())) for name, spec in _formats().items()}
+    options = {name: list(spec.options) for name, spec in FORMATS.items()}
     formats = ([default] if default not in options else []) + list(options)
     # Vendor API sources take a credential instead of a URI: the form asks for each of its parts.
     vendors = {
@@ -293,19 +271,11 @@ async def billing_sources(request: Request) -> Response:
     )
 
 
-def _formats() -> dict[str, Any]:
-    return dict(FORMATS) if hasattr(FORMATS, "items") else {name: None for name in FORMATS}
-
-
 def _default_format() -> str:
     """The format a new export gets when the request names none: the API's default, which (when it names none
     either) is to detect the format from the export's files."""
     default = SourceCreate.model_fields["format"].default
     return default if isinstance(default, str) else AUTO
-
-
-def format_label(name: str) -> str:
-    return FORMAT_LABELS.get(name, name)
 
 
 @router.get("/data-health", response_class=HTMLResponse)

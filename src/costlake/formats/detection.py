@@ -1,0 +1,40 @@
+"""`format: auto`: recognize an export's format from the columns of its first file."""
+
+from __future__ import annotations
+
+from costlake.errors import InvalidInput
+from costlake.settings import Settings
+from costlake.formats.conversion import describe
+from costlake.duckdb_io import connect
+from costlake.formats.contract import AUTO
+from costlake.formats.registry import FORMATS, format_owning
+from costlake.storage import StoredFile, parse_uri
+
+
+
+
+def detect_format(files: list[StoredFile], settings: Settings) -> str:
+    """The one format whose signature the first file's header matches, or a 422 naming what was expected."""
+    first = files[0]
+    owner = format_owning(parse_uri(first.uri).scheme)
+    if owner is not None:
+        return owner.name
+    connection = connect(settings, [first.uri])
+    try:
+        header = [name for name, _ in describe(connection, first)]
+    except Exception as error:  # noqa: BLE001 - any unreadable first file is the user's to fix
+        raise InvalidInput("source_uri", f"cannot read {first.uri} to detect its format ({type(error).__name__})") from None
+    finally:
+        connection.close()
+    matches = [name for name, source_format in FORMATS.items() if source_format.detect(header)]
+    if len(matches) == 1:
+        return matches[0]
+    expected = "; ".join(
+        f"{name}: {source_format.signature}" for name, source_format in FORMATS.items()
+    )
+    found = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+    problem = "matches no known format" if not matches else f"matches several formats ({', '.join(matches)})"
+    raise InvalidInput(
+        "format",
+        f"{first.uri} {problem}; set format explicitly. Expected columns per format: {expected}. Found: {found}",
+    )
