@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from costlake.api.app import create_app
+from costlake.app import create_app
 from costlake.catalog import open_catalog
 from costlake.catalog.models import Base
 from costlake.catalog.tenants import create_token, create_tenant

@@ -26,7 +26,7 @@ from fixtures_browser import ConsoleServer, browser, console_server, page, scree
 from fixtures_browser import _run as run_costlake
 from focus_files import focus_row, write_csv
 
-from costlake.api.app import create_app
+from costlake.app import create_app
 from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
 from costlake.catalog import open_catalog
 from costlake.catalog.tenants import revoke_token

@@ -72,7 +72,7 @@ def test_sigkill_mid_sync_keeps_the_earlier_data(settings, tmp_path: Path, monke
     time.sleep(3.5)  # the dead worker's lease expires
     from fastapi.testclient import TestClient
 
-    from costlake.api.app import create_app
+    from costlake.app import create_app
 
     monkeypatch.setenv("COSTLAKE_LEASE_DURATION", "3s")
     with TestClient(create_app(type(settings)(), operator=True)) as client:

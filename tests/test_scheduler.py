@@ -10,7 +10,7 @@ from decimal import Decimal
 from focus_files import focus_row, write_csv
 from lake_reader import billed_by_month
 
-from costlake.api.services import Services
+from costlake.services import Services
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import BillingSource
 from costlake.catalog.runs import list_runs

@@ -96,7 +96,7 @@ class Connection:
                 param_hint="'--server' / '--token'",
             )
         # Imported here: the app pulls in the sync engine, which operator-only commands never need.
-        from costlake.api.app import create_app
+        from costlake.app import create_app
 
         with warnings.catch_warnings():
             # Starlette asks for httpx2 over httpx; either drives the app the same way, and users cannot act on it.

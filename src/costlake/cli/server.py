@@ -37,7 +37,7 @@ def _log_to_stderr() -> None:
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from costlake.api.app import create_app
+    from costlake.app import create_app
 
     _log_to_stderr()
     uvicorn.run(create_app(settings, schedule=True), host=host, port=port)
@@ -53,7 +53,7 @@ def worker() -> None:
 
     Syncs still running when it is stopped are finished first.
     """
-    from costlake.api.services import Services
+    from costlake.services import Services
     from costlake.sync.scheduler import Scheduler
 
     _log_to_stderr()

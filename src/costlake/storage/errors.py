@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from costlake.errors import CostlakeError
 
-class StorageError(Exception):
+
+class StorageError(CostlakeError):
     """A location could not be read or written; the message names the URI and the fix."""
 
 

@@ -28,7 +28,7 @@ from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import format_owning, kind_of
 from costlake.formats.vendors import Connector
-from costlake.storage import StorageError, list_files, parse_uri
+from costlake.storage import list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
 from costlake.sync.lease import LeaseKeeper
@@ -183,7 +183,7 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
     except Exception as error:  # noqa: BLE001 - a sync must end in a recorded run, whatever failed
         if staged is not None:
             context.lake.discard(staged)
-        known = isinstance(error, (CostlakeError, StorageError))
+        known = isinstance(error, CostlakeError)
         message = str(error) if known else f"unexpected error: {type(error).__name__}: {error}"
         if not known:
             log.exception("sync %s of source %s failed", run.id, source.id)
