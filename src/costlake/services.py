@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costlake.catalog import Catalog, open_catalog
+from costlake.hooks import DEFAULT_HANDLERS, Handler
 from costlake.query.engine import CostReader
 from costlake.settings import Settings
 from costlake.store import Lake
@@ -21,10 +23,12 @@ class Services:
     reader: CostReader
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: Settings, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Services:
+        """`handlers` are told about commits and removals (costlake.hooks); tests pass their own."""
         catalog = open_catalog(settings)
         lake = Lake(settings)
-        return cls(settings, catalog, lake, SyncRunner(SyncContext(settings, catalog, lake)), CostReader(settings, lake))
+        runner = SyncRunner(SyncContext(settings, catalog, lake, handlers=handlers))
+        return cls(settings, catalog, lake, runner, CostReader(settings, lake))
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from costlake.formats.contract import API_FORMAT, AUTO
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import VENDORS, kind_of
 from costlake.formats.vendors import Connector
+from costlake.hooks import DEFAULT_HANDLERS, Handler, SourceRemoved, publish
 from costlake.storage import Location, StoredFile
 from costlake.storage.identity import StorageIdentity
 from costlake.store import Lake
@@ -195,7 +197,15 @@ def update_source(
     return source_rows.update_source(catalog, tenant.id, source_id, changes)
 
 
-def remove_source(catalog: Catalog, lake: Lake, settings: Settings, tenant: Tenant, caller: Caller, source_id: str) -> None:
+def remove_source(
+    catalog: Catalog,
+    lake: Lake,
+    settings: Settings,
+    tenant: Tenant,
+    caller: Caller,
+    source_id: str,
+    handlers: Sequence[Handler] = DEFAULT_HANDLERS,
+) -> None:
     """Delete the source, its runs and every row it loaded; refused while one of its syncs runs."""
     source = source_rows.get_source(catalog, tenant.id, source_id)
     running = running_run(catalog, source.id)
@@ -207,3 +217,4 @@ def remove_source(catalog: Catalog, lake: Lake, settings: Settings, tenant: Tena
     with lake_commit_lock(catalog, tenant.id, caller.owner, lease=settings.lease_duration, timeout=settings.lease_duration * 5):
         lake.delete_source(tenant.id, source.id)
         source_rows.delete_source(catalog, tenant.id, source.id)
+    publish(catalog, SourceRemoved(tenant.id, source.id), handlers)

@@ -170,3 +170,28 @@ class LakeLock(Base):
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime | None]
+
+
+class HookDelivery(Base):
+    """One event owed to one handler (costlake.hooks): written when the event happens, done when the handler ran.
+
+    The outbox survives restarts, so a handler that fails or a worker that dies is retried later; a delivery is
+    claimed with a short lease so that two workers never run the same one at once.
+    """
+
+    __tablename__ = "hook_deliveries"
+    __table_args__ = (Index("ix_hook_deliveries_due", "done_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    handler: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(50))  # the event's kind, e.g. "sync-committed"
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

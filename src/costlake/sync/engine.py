@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import format_owning, kind_of
 from costlake.formats.vendors import Connector
+from costlake.hooks import DEFAULT_HANDLERS, Handler, SyncCommitted, publish
 from costlake.storage import list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
@@ -48,6 +49,7 @@ class SyncContext:
     catalog: Catalog
     lake: Lake
     owner: str = field(default_factory=worker_identity)
+    handlers: Sequence[Handler] = DEFAULT_HANDLERS  # told after each commit (costlake.hooks)
 
 
 def _billed_by_month(staged: StagedWrite) -> dict[str, dict[str, str]]:
@@ -144,6 +146,14 @@ def _load_records(metadata: MetadataFormat, context: SyncContext, source: Billin
                       warnings=[] if count else ["the commitment metadata table holds no commitments"])
 
 
+def _tell_handlers(context: SyncContext, event: SyncCommitted) -> None:
+    """The commit stands whatever happens here: a failure to queue the event is logged, not raised."""
+    try:
+        publish(context.catalog, event, context.handlers)
+    except Exception:  # noqa: BLE001
+        log.exception("run %s committed, but its after-commit event could not be queued", event.run_id)
+
+
 def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncRun:
     """Carry out a run that start_run created; returns the finished run."""
     settings = context.settings
@@ -172,6 +182,8 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
                 lease.check()
                 if staged.months:
                     context.lake.replace_months(staged, sorted(staged.months))
+            if staged.months:
+                _tell_handlers(context, SyncCommitted(source.tenant_id, source.id, run.id, tuple(sorted(staged.months))))
         outcome = RunOutcome(
             status="warning" if warnings else "succeeded",
             months=sorted(staged.months),

@@ -7,6 +7,7 @@ import threading
 import time
 
 from costlake.catalog.tenants import list_tenants
+from costlake.hooks import Dispatcher, HookContext
 from costlake.sync.runner import SyncRunner
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,8 @@ HOUSEKEEPING_EVERY_SECONDS = 3600
 class Scheduler:
     def __init__(self, runner: SyncRunner) -> None:
         self.runner = runner
+        context = runner.context
+        self.dispatcher = Dispatcher(HookContext(context.settings, context.catalog, context.lake), context.handlers, context.owner)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_housekeeping = 0.0
@@ -24,6 +27,7 @@ class Scheduler:
     def tick(self) -> None:
         try:
             self.runner.start_due()
+            self.dispatcher.run_due()
             if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_EVERY_SECONDS:
                 self._last_housekeeping = time.monotonic()
                 self.housekeeping()

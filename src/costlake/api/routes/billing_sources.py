@@ -67,7 +67,9 @@ def update_source(
 
 @router.delete("/{source_id}", status_code=204, response_class=Response)
 def delete_source(source_id: str, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> Response:
-    management.remove_source(services.catalog, services.lake, services.settings, tenant, _caller(principal), source_id)
+    management.remove_source(
+        services.catalog, services.lake, services.settings, tenant, _caller(principal), source_id, services.runner.context.handlers
+    )
     return Response(status_code=204)
 
 

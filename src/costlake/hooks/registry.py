@@ -1,0 +1,30 @@
+"""Which handlers run after a commit. A feature that reacts to new data adds one line to DEFAULT_HANDLERS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from costlake.catalog import Catalog
+from costlake.hooks.events import Event
+from costlake.settings import Settings
+from costlake.store import Lake
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """What a handler may use: the catalog and the tenant tables, with the server's settings."""
+
+    settings: Settings
+    catalog: Catalog
+    lake: Lake
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str  # stable: deliveries are stored under it
+    events: tuple[str, ...]  # the event kinds it listens to (SyncCommitted.kind, ...)
+    run: Callable[[Event, HookContext], None]  # raises to be retried later
+
+
+DEFAULT_HANDLERS: tuple[Handler, ...] = ()
