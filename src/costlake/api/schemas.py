@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.credentials import credential_view
 from costlake.formats.registry import KNOWN_FORMATS, KNOWN_PROVIDERS
+from costlake.storage.identity import Kind as IdentityKindName
 from costlake.text import utc_text
 
 UtcDatetime = Annotated[datetime, PlainSerializer(utc_text, return_type=str)]
@@ -66,7 +67,7 @@ class StorageCredential(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["aws-role", "gcp-service-account", "azure-sas"]
+    kind: IdentityKindName
     role_arn: Annotated[str, Field(max_length=2048)] | None = None
     external_id: Annotated[str, Field(max_length=1224)] | None = None
     service_account: Annotated[str, Field(max_length=320)] | None = None

@@ -48,9 +48,9 @@ def sources_path(tenant: str) -> str:
 
 
 def source_path(api: ApiClient, tenant: str, ref: str) -> str:
-    """The API path of a source named by id or by name (names are resolved through the list)."""
+    """The API path of a source named by id or by name (the server looks the name up)."""
     if not _is_uuid(ref):
-        ids = [source["id"] for source in api.get(sources_path(tenant)) if source["name"] == ref]
+        ids = [source["id"] for source in api.get(sources_path(tenant), name=ref)]
         if not ids:
             raise CostlakeError(
                 f"no billing source named {ref!r} in tenant {tenant!r}; "

@@ -23,12 +23,6 @@ _CREDENTIAL_HINTS = {
     "gs": "the Google application default credentials (GOOGLE_APPLICATION_CREDENTIALS) and the bucket IAM roles",
     "az": "AZURE_STORAGE_CONNECTION_STRING / AZURE_STORAGE_ACCOUNT_KEY, or the identity's Storage Blob Data role",
 }
-# The same, when the settings carry a billing source's own storage identity (filled from its fields).
-_IDENTITY_HINTS = {
-    "aws-role": "that role {role_arn} may list and read it (s3:ListBucket, s3:GetObject) and that the bucket policy allows it",
-    "gcp-service-account": "that service account {service_account} may list and read it (roles/storage.objectViewer)",
-    "azure-sas": "the source's SAS token: issued for this account and container, not expired, with read and list (rl) permissions",
-}
 # Raised by the SDKs when credentials are missing or rejected, and not always with an HTTP status.
 _AUTH_ERROR_NAMES = {"ClientAuthenticationError", "NoCredentialsError", "DefaultCredentialsError", "RefreshError"}
 
@@ -107,7 +101,7 @@ def _credential_hint(location: Location, settings: Settings) -> str:
     identity = settings.storage_identity
     if identity is None:
         return _CREDENTIAL_HINTS[location.scheme]
-    return _IDENTITY_HINTS[identity.kind].format_map(vars(identity))
+    return identity.declared.access_hint.format_map(vars(identity))
 
 
 def _nothing_at(location: Location, fs: fsspec.AbstractFileSystem, hint: str) -> StorageError:

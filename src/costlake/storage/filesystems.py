@@ -25,7 +25,6 @@ from costlake.storage.uris import Location, azure_account
 
 # The server lives for weeks and new exports land all the time: fsspec's listing cache would hide them.
 _FRESH_LISTINGS = {"use_listings_cache": False}
-_KIND_NAMES = {"aws-role": "an AWS role", "gcp-service-account": "a Google service account", "azure-sas": "an Azure SAS token"}
 
 
 def filesystem_for(location: Location, settings: Settings) -> fsspec.AbstractFileSystem:
@@ -38,7 +37,7 @@ def filesystem_for(location: Location, settings: Settings) -> fsspec.AbstractFil
     identity = settings.storage_identity
     if identity is not None and identity.scheme != location.scheme:
         raise StorageError(
-            f"this source's storage credential is {_KIND_NAMES[identity.kind]}, which reaches {identity.scheme}:// "
+            f"this source's storage credential is {identity.declared.noun}, which reaches {identity.scheme}:// "
             f"locations, not {location.uri}; use a {identity.scheme}:// location or change the storage credential"
         )
     if location.scheme == "s3":

@@ -13,13 +13,38 @@ from typing import Any, Literal
 from costlake.errors import InvalidInput
 
 Kind = Literal["aws-role", "gcp-service-account", "azure-sas"]
-KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # kind: (required fields, optional fields)
-    "aws-role": (("role_arn",), ("external_id",)),
-    "gcp-service-account": (("service_account",), ()),
-    "azure-sas": (("sas_token",), ()),
+
+
+@dataclass(frozen=True)
+class IdentityKind:
+    """One kind of storage identity, declared once: its fields, the store it reaches and how to talk about it."""
+
+    name: Kind
+    scheme: str  # the URI scheme (as parse_uri normalizes it) it reaches
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    noun: str  # "an AWS role", for messages
+    label: str  # "AWS role ARN", for forms
+    access_hint: str  # what to check when the store refuses it; {field} names are filled from the identity
+
+
+IDENTITY_KINDS: dict[str, IdentityKind] = {
+    kind.name: kind
+    for kind in (
+        IdentityKind(
+            "aws-role", "s3", ("role_arn",), ("external_id",), "an AWS role", "AWS role ARN",
+            "that role {role_arn} may list and read it (s3:ListBucket, s3:GetObject) and that the bucket policy allows it",
+        ),
+        IdentityKind(
+            "gcp-service-account", "gs", ("service_account",), (), "a Google service account", "GCP service account",
+            "that service account {service_account} may list and read it (roles/storage.objectViewer)",
+        ),
+        IdentityKind(
+            "azure-sas", "az", ("sas_token",), (), "an Azure SAS token", "Azure SAS token",
+            "the source's SAS token: issued for this account and container, not expired, with read and list (rl) permissions",
+        ),
+    )
 }
-SCHEME_OF_KIND = {"aws-role": "s3", "gcp-service-account": "gs", "azure-sas": "az"}
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 _SERVICE_ACCOUNT = re.compile(r"[a-z][a-z0-9-]{4,61}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com|[\w.+-]+@[\w.-]+")
 
@@ -36,9 +61,9 @@ class StorageIdentity:
     def parse(cls, spec: dict[str, Any]) -> StorageIdentity:
         """Check the shape of an API `storage_credential` object; every message names the field to fix."""
         kind = spec.get("kind")
-        if kind not in KINDS:
-            raise InvalidInput("storage_credential", f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        required, optional = KINDS[kind]
+        if kind not in IDENTITY_KINDS:
+            raise InvalidInput("storage_credential", f"kind must be one of {', '.join(IDENTITY_KINDS)}, not {kind!r}")
+        required, optional = IDENTITY_KINDS[kind].required, IDENTITY_KINDS[kind].optional
         unknown = sorted(set(spec) - {"kind", *required, *optional})
         if unknown:
             raise InvalidInput("storage_credential", f"{kind} takes {', '.join((*required, *optional))}; unknown: {', '.join(unknown)}")
@@ -57,6 +82,10 @@ class StorageIdentity:
         return {name: value for name, value in vars(self).items() if value is not None}
 
     @property
+    def declared(self) -> IdentityKind:
+        return IDENTITY_KINDS[self.kind]
+
+    @property
     def scheme(self) -> str:
         """The URI scheme (as parse_uri normalizes it) this identity reaches."""
-        return SCHEME_OF_KIND[self.kind]
+        return self.declared.scheme

@@ -31,7 +31,14 @@ def _caller(principal: PrincipalDep) -> Caller:
 
 
 @router.get("", response_model=list[SourceOut])
-def list_sources(tenant: AdminTenantDep, services: ServicesDep) -> list[SourceOut]:
+def list_sources(
+    tenant: AdminTenantDep,
+    services: ServicesDep,
+    name: Annotated[str | None, Query(max_length=200, description="only the source with this exact name")] = None,
+) -> list[SourceOut]:
+    if name is not None:
+        found = source_rows.find_source_by_name(services.catalog, tenant.id, name)
+        return [SourceOut.of(found)] if found else []
     return [SourceOut.of(source) for source in source_rows.list_sources(services.catalog, tenant.id)]
 
 
