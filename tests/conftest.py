@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from costlake.app import create_app
 from costlake.catalog import open_catalog
 from costlake.catalog.models import Base
-from costlake.catalog.tenants import create_token, create_tenant
+from costlake.catalog.tenants import create_tenant, create_token
 from costlake.settings import Settings
 from fixtures_object_stores import azurite_env, azurite_server, gcs_env, gcs_server, s3_env, s3_server  # noqa: F401
 

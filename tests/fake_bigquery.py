@@ -15,7 +15,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,10 +62,10 @@ class FakeBigQuery:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._answer("POST")
 
             def _answer(self, method: str) -> None:
@@ -190,7 +190,7 @@ def _selected(row: dict[str, Any], sql: str, parameters: dict[str, str]) -> bool
 
 def _timestamp(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace(" UTC", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _schema(f: Field) -> dict[str, Any]:

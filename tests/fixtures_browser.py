@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from costlake_server import COSTLAKE, serving
 
 CHROMIUM = Path(os.environ.get("COSTLAKE_TEST_CHROMIUM", "/usr/bin/chromium"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from costlake.settings import Settings
 from costlake.duckdb_io import connect
+from costlake.settings import Settings
 from costlake.store import Lake
 
 

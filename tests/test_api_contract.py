@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from conftest import auth, sync_and_wait
 from focus_files import focus_row, write_csv
 
@@ -243,9 +244,10 @@ def test_a_future_from_date_or_a_bad_one_is_422(client, make_tenant, export_dir,
 
 
 def test_a_second_sync_while_one_runs_is_409_naming_the_run(client, make_tenant, export_dir, open_roots, settings):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
     from costlake.catalog import open_catalog
     from costlake.catalog.runs import start_run
-    from datetime import timedelta
 
     acme = make_tenant("acme")
     source = create(client, acme.id, acme.admin, source_uri=str(export_dir)).json()

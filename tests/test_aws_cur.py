@@ -14,16 +14,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLES_DIR, sync_and_wait
 
-from costlake.months import add_months, current_month
+from conftest import SAMPLES_DIR, sync_and_wait
+from costlake.formats.aws.columns import looks_like_cur2, looks_like_legacy_cur, snake_name
+from costlake.formats.aws.source import in_months
+from costlake.formats.conversion import ConversionError
+from costlake.formats.registry import FORMATS
+from costlake.months import MonthRange, add_months, current_month
 from costlake.samples.aws_export import HARD_CASES, SCALE, generate_cur2_export
 from costlake.settings import Settings
-from costlake.formats.aws.source import in_months
-from costlake.formats.aws.columns import looks_like_cur2, looks_like_legacy_cur, snake_name
-from costlake.formats.conversion import ConversionError
-from costlake.months import MonthRange
-from costlake.formats.registry import FORMATS
 from costlake.storage import StoredFile
 
 AWS_SAMPLES = sorted((SAMPLES_DIR / "aws").glob("*.csv")) if (SAMPLES_DIR / "aws").is_dir() else []

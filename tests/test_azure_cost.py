@@ -13,22 +13,22 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from conftest import SAMPLES_DIR, sync_and_wait
 
+from conftest import SAMPLES_DIR, sync_and_wait
 from costlake import schema
-from costlake.samples.azure_export import AZURE_PAIR_TOTALS, write_azure_export
-from costlake.settings import Settings
-from costlake.formats.azure.source import read_azure_cost
+from costlake.formats.azure.amounts import exact_product
 from costlake.formats.azure.columns import (
     english_name,
     looks_like_azure_cost_details,
 )
-from costlake.formats.azure.amounts import exact_product
 from costlake.formats.azure.deliveries import select_files
+from costlake.formats.azure.source import read_azure_cost
 from costlake.formats.conversion import ConversionError
-from costlake.months import MonthRange
 from costlake.formats.registry import FORMATS
 from costlake.formats.service_categories import service_categories
+from costlake.months import MonthRange
+from costlake.samples.azure_export import AZURE_PAIR_TOTALS, write_azure_export
+from costlake.settings import Settings
 from costlake.storage import StoredFile
 
 AZURE_DIR = SAMPLES_DIR / "azure"

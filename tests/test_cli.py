@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from costlake_server import COSTLAKE, free_port, serving
-from focus_files import focus_row, write_csv
 from typer.testing import CliRunner, Result
 
 from costlake.cli.main import app
 from costlake.months import add_months, current_month
 from costlake.settings import Settings
+from costlake_server import COSTLAKE, free_port, serving
+from focus_files import focus_row, write_csv
 
 SOURCE_FIELDS = {
     "id",

@@ -20,19 +20,19 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
-from costlake_server import serving
 from fastapi.testclient import TestClient
-from fixtures_browser import ConsoleServer, browser, console_server, page, screenshot  # noqa: F401
-from fixtures_browser import _run as run_costlake
-from focus_files import focus_row, write_csv
 
-from costlake.app import create_app
 from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
+from costlake.app import create_app
 from costlake.catalog import open_catalog
 from costlake.catalog.tenants import revoke_token
 from costlake.months import add_months, current_month
 from costlake.settings import Settings
+from costlake_server import serving
 from fakes import anthropic
+from fixtures_browser import ConsoleServer, browser, console_server, page, screenshot  # noqa: F401
+from fixtures_browser import _run as run_costlake
+from focus_files import focus_row, write_csv
 
 SYMBOLS = {"USD": "$", "EUR": "€"}
 

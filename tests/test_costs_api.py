@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import auth, sync_and_wait
-from focus_files import focus_row, write_csv
 
+from conftest import auth, sync_and_wait
 from costlake.months import add_months, current_month
 from costlake.samples.generator import generate_focus_export
 from costlake.store import Lake
+from focus_files import focus_row, write_csv
 
 NOW = current_month()
 FIRST = date.fromisoformat(add_months(NOW, -2) + "-01")
@@ -115,7 +115,7 @@ def test_group_by_tag_filter_and_top_n_with_other(client, loaded):  # type: igno
 
 
 def test_group_by_source_shows_its_name_and_filters_by_name(client, loaded):  # type: ignore[no-untyped-def]
-    acme, source, *_ = loaded
+    acme, _source, *_ = loaded
     result = query(client, acme.admin, group_by=["source"], granularity="none", start=FIRST.isoformat(), end=END.isoformat(),
                    filters=[{"dimension": "source", "op": "eq", "values": ["main export"]}])
     assert {row["source"] for row in result["rows"]} == {"main export"}

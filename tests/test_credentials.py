@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from conftest import TenantTokens, auth, sync_and_wait
 from costlake.catalog import open_catalog
 from costlake.credentials import SecretCipher
 from costlake.credentials.cipher import KEY_FILE
 from costlake.settings import Settings
-from conftest import TenantTokens, auth, sync_and_wait
 from fakes.anthropic import API_KEY, FakeAnthropic, generate
 
 ROTATED_KEY = "sk-ant-admin01-rotated-fedcba9876543210"

@@ -7,28 +7,28 @@ import ast
 import csv
 import math
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import SAMPLES_DIR, auth, sync_and_wait
-from fake_bigquery import FakeBigQuery, FakeTable
-from lake_reader import billed_by_month
 
-from costlake.settings import Settings
+from conftest import SAMPLES_DIR, auth, sync_and_wait
 from costlake.catalog import open_catalog
 from costlake.catalog.tenants import set_allowed_uri_prefixes
 from costlake.errors import InvalidInput
-from costlake.samples.gcp_export import COMMITMENT_ID, DETAILED_FIELDS, STANDARD_FIELDS, gcp_export_rows, write_gcp_export
-from costlake.formats.gcp import bigquery as gcp_billing_bigquery
 from costlake.formats.conversion import ConversionError
-from costlake.months import MonthRange
+from costlake.formats.gcp import bigquery as gcp_billing_bigquery
 from costlake.formats.gcp.source import NAME, looks_like_gcp_export, select_gcp_files
 from costlake.formats.registry import FORMATS
+from costlake.months import MonthRange
+from costlake.samples.gcp_export import COMMITMENT_ID, DETAILED_FIELDS, STANDARD_FIELDS, gcp_export_rows, write_gcp_export
+from costlake.settings import Settings
 from costlake.storage import StorageError, StoredFile
+from fake_bigquery import FakeBigQuery, FakeTable
+from lake_reader import billed_by_month
 
 KOKU_STANDARD = SAMPLES_DIR / "gcp" / "koku__gcp_202011_standard.csv"
 GCP = FORMATS[NAME]
@@ -47,7 +47,7 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=timezone.utc)
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def _expected_billed(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
@@ -228,7 +228,7 @@ def test_every_file_shape_gives_the_same_rows(export_dir: Path, tmp_path: Path) 
     }
     ignored = {"x_Extensions"}  # raw text of export_time etc. differs by shape; the FOCUS columns may not
     canonical = {
-        shape: sorted((tuple((k, str(v)) for k, v in row.items() if k not in ignored) for row in _rows(table)))
+        shape: sorted(tuple((k, str(v)) for k, v in row.items() if k not in ignored) for row in _rows(table))
         for shape, table in shapes.items()
     }
     assert canonical["parquet"] == canonical["json"] == canonical["csv"]

@@ -15,16 +15,22 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import auth, sync_and_wait
-from fake_bigquery import FakeBigQuery, FakeTable
-from focus_validation import TOOL, write_focus_csv
 
+from conftest import auth, sync_and_wait
 from costlake.catalog import open_catalog
 from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.database import Catalog
 from costlake.catalog.models import BillingSource, Commitment
 from costlake.catalog.sources import insert_source
+from costlake.duckdb_io import connect
 from costlake.errors import InvalidInput, NotFound
+from costlake.formats.conversion import ConversionError
+from costlake.formats.gcp import bigquery as gcp_billing_bigquery
+from costlake.formats.gcp.cud_enrichment import with_commitments
+from costlake.formats.gcp.cud_metadata import NAME
+from costlake.formats.gcp.source import NAME as BILLING_FORMAT
+from costlake.formats.registry import FORMATS, METADATA_FORMATS
+from costlake.months import MonthRange
 from costlake.samples.gcp_export import (
     BILLING_ACCOUNT,
     DETAILED_FIELDS,
@@ -32,16 +38,10 @@ from costlake.samples.gcp_export import (
     gcp_export_rows,
 )
 from costlake.settings import Settings
-from costlake.formats.gcp import bigquery as gcp_billing_bigquery
-from costlake.formats.conversion import ConversionError
-from costlake.months import MonthRange
-from costlake.duckdb_io import connect
-from costlake.formats.gcp.source import NAME as BILLING_FORMAT
-from costlake.formats.gcp.cud_enrichment import with_commitments
-from costlake.formats.gcp.cud_metadata import NAME
-from costlake.formats.registry import FORMATS, METADATA_FORMATS
 from costlake.storage import StorageError, StoredFile
 from costlake.store import Lake
+from fake_bigquery import FakeBigQuery, FakeTable
+from focus_validation import TOOL, write_focus_csv
 
 # -- the fake's data: a CUD metadata table (cud_subscriptions_export) and a billing table that references it --------
 

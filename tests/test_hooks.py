@@ -8,8 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from focus_files import focus_row, write_csv
-from lake_reader import billed_by_month
 from sqlalchemy import update
 
 from costlake.billing_sources.service import Caller, remove_source
@@ -23,6 +21,8 @@ from costlake.hooks.dispatch import MAX_ATTEMPTS, Dispatcher, retry_delay
 from costlake.months import add_months, current_month
 from costlake.services import Services
 from costlake.sync.scheduler import Scheduler
+from focus_files import focus_row, write_csv
+from lake_reader import billed_by_month
 
 NOW = current_month()
 BEFORE = add_months(NOW, -1)

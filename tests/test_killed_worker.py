@@ -9,17 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import sync_and_wait
-from focus_files import focus_row, write_csv
-from lake_reader import billed_by_month
 
+from conftest import sync_and_wait
 from costlake.months import current_month
 from costlake.samples.generator import generate_focus_export
+from focus_files import focus_row, write_csv
+from lake_reader import billed_by_month
 
 COSTLAKE = [sys.executable, "-m", "costlake"]
 
@@ -46,7 +46,7 @@ def test_sigkill_mid_sync_keeps_the_earlier_data(settings, tmp_path: Path, monke
 
     # A large export replaces the small one; the worker syncing it is killed while it writes.
     shutil.rmtree(export)
-    this_month = datetime.now(timezone.utc).date().replace(day=1)
+    this_month = datetime.now(UTC).date().replace(day=1)
     generate_focus_export(export, end_month=date(this_month.year, this_month.month, 1), months=2, rows_per_month=400_000)
     lake = settings.home / "lake" / tenant["id"]
     files_before = set(lake.rglob("*.parquet"))

@@ -12,11 +12,11 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import sync_and_wait
+from costlake.months import add_months, current_month
 from focus_files import focus_row, write_csv
 from lake_reader import billed_by_month
-
-from costlake.months import add_months, current_month
 
 NOW = current_month()
 PREVIOUS = add_months(NOW, -1)
@@ -73,7 +73,7 @@ def store(request, settings):  # type: ignore[no-untyped-def]
     ],
 )
 def test_sync_reads_object_store_exports_with_globs(store, pattern, expected, operator_client, make_tenant, settings):  # type: ignore[no-untyped-def]
-    server, root = store
+    _server, root = store
     acme = make_tenant("acme")
     response = operator_client.post(
         "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": f"{root}/{pattern}"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLES_DIR, sync_and_wait
 
+from conftest import SAMPLES_DIR, sync_and_wait
 from costlake.store import Lake
 
 FOCUS_DIR = SAMPLES_DIR / "focus"

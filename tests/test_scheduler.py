@@ -7,15 +7,14 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-from focus_files import focus_row, write_csv
-from lake_reader import billed_by_month
-
-from costlake.services import Services
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import BillingSource
 from costlake.catalog.runs import list_runs
 from costlake.months import add_months, current_month
+from costlake.services import Services
 from costlake.sync.scheduler import Scheduler
+from focus_files import focus_row, write_csv
+from lake_reader import billed_by_month
 
 NOW = current_month()
 
@@ -105,7 +104,7 @@ def test_housekeeping_vacuums_files_no_version_needs(settings, make_tenant, tmp_
     for _ in range(2):
         services.runner.start(source_rows.get_source(services.catalog, acme.id, source.id))
         _wait_idle(services, [source.id])
-    lake_files = lambda: sorted((settings.home / "lake").rglob("*.parquet"))  # noqa: E731
+    lake_files = lambda: sorted((settings.home / "lake").rglob("*.parquet"))
     assert len(lake_files()) == 2  # the replaced file stays for time travel until vacuumed
     services.settings.lake_retention = timedelta(0)
     Scheduler(services.runner).housekeeping()

@@ -13,16 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-# The *_env fixtures are imported to register them here (conftest imports only the session servers).
-from fixtures_object_stores import (  # noqa: F401
-    AZURITE_ACCOUNT,
-    AZURITE_KEY,
-    ObjectStoreServer,
-    azurite_env,
-    gcs_env,
-    s3_env,
-)
-
 from costlake.settings import Settings
 from costlake.storage import (
     Location,
@@ -36,6 +26,16 @@ from costlake.storage import (
     open_output,
     parse_uri,
     remove_tree,
+)
+
+# The *_env fixtures are imported to register them here (conftest imports only the session servers).
+from fixtures_object_stores import (  # noqa: F401
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    ObjectStoreServer,
+    azurite_env,
+    gcs_env,
+    s3_env,
 )
 
 
@@ -170,7 +170,7 @@ def test_relative_local_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_access_denied_hints_at_credentials_without_leaking_them(
-    azurite_env: ObjectStoreServer,  # noqa: F811
+    azurite_env: ObjectStoreServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bucket = azurite_env.create_bucket()
@@ -242,7 +242,7 @@ def test_delta_table_round_trip(form: str, request: pytest.FixtureRequest, tmp_p
     assert len(list_files(table_uri, lake.settings)) == 2  # the data files, as costlake's own listing sees them
 
 
-def test_delta_commit_from_a_stale_writer_lands_as_a_new_version(s3_env: ObjectStoreServer) -> None:  # noqa: F811
+def test_delta_commit_from_a_stale_writer_lands_as_a_new_version(s3_env: ObjectStoreServer) -> None:
     settings = Settings()
     table_uri = f"s3://{s3_env.create_bucket()}/lake/tenant-a"
     options = delta_storage_options(table_uri, settings)
@@ -255,7 +255,7 @@ def test_delta_commit_from_a_stale_writer_lands_as_a_new_version(s3_env: ObjectS
     assert latest.to_pyarrow_table().num_rows == 6
 
 
-def test_delta_table_reads_from_gcs(gcs_env: ObjectStoreServer, tmp_path: Path) -> None:  # noqa: F811
+def test_delta_table_reads_from_gcs(gcs_env: ObjectStoreServer, tmp_path: Path) -> None:
     settings = Settings()
     local = tmp_path / "tenant-a"
     write_deltalake(local, COSTS)
@@ -274,7 +274,7 @@ def test_delta_table_reads_from_gcs(gcs_env: ObjectStoreServer, tmp_path: Path) 
     reason="fake-gcs-server 1.54 answers object_store's XML-API PUT with 400 'invalid uploadType'; "
     "delta-rs writes to real GCS are not testable offline",
 )
-def test_delta_table_writes_to_gcs_emulator(gcs_env: ObjectStoreServer) -> None:  # noqa: F811
+def test_delta_table_writes_to_gcs_emulator(gcs_env: ObjectStoreServer) -> None:
     settings = Settings()
     table_uri = f"gs://{gcs_env.create_bucket()}/lake/tenant-a"
     write_deltalake(table_uri, COSTS, storage_options=delta_storage_options(table_uri, settings))

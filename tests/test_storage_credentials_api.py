@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-from conftest import TenantTokens, auth, sync_and_wait
 from fastapi.testclient import TestClient
-from fixtures_object_stores import AZURITE_ACCOUNT, AZURITE_KEY, ObjectStoreServer, azurite_env  # noqa: F401
-from test_object_store_sync import csv_gz_bytes
 
+from conftest import TenantTokens, auth, sync_and_wait
 from costlake.catalog import open_catalog
 from costlake.catalog.sources import list_sources
 from costlake.credentials import resolve_storage_identity
 from costlake.months import current_month
 from costlake.settings import Settings
+from fixtures_object_stores import AZURITE_ACCOUNT, AZURITE_KEY, ObjectStoreServer, azurite_env  # noqa: F401
 from focus_files import focus_row
+from test_object_store_sync import csv_gz_bytes
 
 ROLE = "arn:aws:iam::123456789012:role/costlake-exports"
 

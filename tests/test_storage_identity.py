@@ -20,14 +20,6 @@ import google.auth.iam
 import google.oauth2.credentials
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-from fixtures_object_stores import (  # noqa: F401
-    AZURITE_ACCOUNT,
-    AZURITE_KEY,
-    ObjectStoreServer,
-    azurite_env,
-    gcs_env,
-    s3_env,
-)
 from fsspec.asyn import sync
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -41,6 +33,14 @@ from costlake.storage import (
     parse_uri,
 )
 from costlake.storage.identity import StorageIdentity
+from fixtures_object_stores import (  # noqa: F401
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    ObjectStoreServer,
+    azurite_env,
+    gcs_env,
+    s3_env,
+)
 
 EXPORTS = {"exports/2026-01/costs.csv": b"service,cost\nCompute,1\n", "exports/2026-02/costs.csv": b"service,cost\n"}
 IN_EXPORTS = sorted(key.removeprefix("exports/") for key in EXPORTS)  # as listed under .../exports
@@ -127,7 +127,7 @@ class AwsAccount:
 
 
 @pytest.fixture
-def aws(s3_env: ObjectStoreServer, monkeypatch: pytest.MonkeyPatch) -> AwsAccount:  # noqa: F811
+def aws(s3_env: ObjectStoreServer, monkeypatch: pytest.MonkeyPatch) -> AwsAccount:
     """The server runs as an IAM user allowed only sts:AssumeRole."""
     readable, other = _seed(s3_env), _seed(s3_env)
     iam = _admin(s3_env, "iam")
@@ -258,7 +258,7 @@ def _abfss(container: str) -> str:
     return f"abfss://{container}@{AZURITE_ACCOUNT}.dfs.core.windows.net/exports"
 
 
-def test_azure_sas_lists_and_reads(azurite_env: ObjectStoreServer, tmp_path: Path) -> None:  # noqa: F811
+def test_azure_sas_lists_and_reads(azurite_env: ObjectStoreServer, tmp_path: Path) -> None:
     container = _seed(azurite_env)
     settings = _settings(tmp_path, _sas(container, "rl"))
     assert _listed(_abfss(container), settings) == IN_EXPORTS
@@ -266,7 +266,7 @@ def test_azure_sas_lists_and_reads(azurite_env: ObjectStoreServer, tmp_path: Pat
     assert fs.cat(f"{container}/exports/2026-01/costs.csv") == EXPORTS["exports/2026-01/costs.csv"]
 
 
-def test_azure_sas_is_used_instead_of_the_ambient_key(azurite_env: ObjectStoreServer, tmp_path: Path) -> None:  # noqa: F811
+def test_azure_sas_is_used_instead_of_the_ambient_key(azurite_env: ObjectStoreServer, tmp_path: Path) -> None:
     """The ambient connection string may read everything: SAS tokens that may not must still fail."""
     container = _seed(azurite_env)
     uri = _abfss(container)
@@ -285,7 +285,7 @@ def test_azure_sas_is_used_instead_of_the_ambient_key(azurite_env: ObjectStoreSe
         )
 
 
-def test_azure_expired_sas(azurite_env: ObjectStoreServer, tmp_path: Path) -> None:  # noqa: F811
+def test_azure_expired_sas(azurite_env: ObjectStoreServer, tmp_path: Path) -> None:
     container = _seed(azurite_env)
     with pytest.raises(StorageError) as error:
         list_files(_abfss(container), _settings(tmp_path, _sas(container, "rl", expiry=-timedelta(minutes=1))))
@@ -332,7 +332,7 @@ def _grant(request: Request) -> Response:
     return Response(json.dumps(token), content_type="application/json")
 
 
-def test_gcs_impersonates_the_service_account(google_iam: HTTPServer, gcs_env: ObjectStoreServer, tmp_path: Path) -> None:  # noqa: F811
+def test_gcs_impersonates_the_service_account(google_iam: HTTPServer, gcs_env: ObjectStoreServer, tmp_path: Path) -> None:
     account = _service_account()
     google_iam.expect_request(f"/v1/projects/-/serviceAccounts/{account}:generateAccessToken", method="POST").respond_with_handler(_grant)
     bucket = _seed(gcs_env)

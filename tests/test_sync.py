@@ -9,14 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import sync_and_wait
-from focus_files import focus_row, write_csv, write_parquet
-from lake_reader import billed_by_month
 
+from conftest import sync_and_wait
 from costlake.catalog import open_catalog
 from costlake.catalog.models import BillingSource
 from costlake.catalog.runs import start_run
 from costlake.months import add_months, current_month
+from focus_files import focus_row, write_csv, write_parquet
+from lake_reader import billed_by_month
 
 NOW = current_month()
 PREVIOUS = add_months(NOW, -1)

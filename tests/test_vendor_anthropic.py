@@ -9,6 +9,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from pytest_httpserver import HTTPServer
+
+from costlake import schema
+from costlake.credentials import Secret
+from costlake.credentials.secret import CredentialError
+from costlake.errors import InvalidInput
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
+from costlake.months import MonthRange
+from costlake.settings import Settings
 from fakes.anthropic import (
     API_KEY,
     COST_REPORT,
@@ -21,16 +31,6 @@ from fakes.anthropic import (
     generate,
 )
 from focus_validation import failing_rules, focus_validate, write_focus_csv
-from pytest_httpserver import HTTPServer
-
-from costlake import schema
-from costlake.credentials import Secret
-from costlake.credentials.secret import CredentialError
-from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.months import MonthRange
-from costlake.formats.registry import vendor
-from costlake.formats.vendors import VendorContext, VendorError
 
 CONNECTOR = vendor("anthropic")
 NOW = datetime(2025, 8, 10, 15, 30, tzinfo=UTC)

@@ -10,18 +10,18 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from fakes.confluent import API_SECRET, COSTS_PATH, FakeConfluent
-from focus_validation import failing_rules, focus_validate, write_focus_csv
 from pytest_httpserver import HTTPServer
 
 from costlake import schema
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.months import MonthRange
 from costlake.formats.registry import vendor
 from costlake.formats.vendors import VendorContext, VendorError
 from costlake.formats.vendors.confluent import CONFLUENT
+from costlake.months import MonthRange
+from costlake.settings import Settings
+from fakes.confluent import API_SECRET, COSTS_PATH, FakeConfluent
+from focus_validation import failing_rules, focus_validate, write_focus_csv
 
 TODAY = date(2025, 3, 17)
 NOW = datetime(2025, 3, 17, 9, 30, tzinfo=UTC)

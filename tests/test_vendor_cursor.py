@@ -13,6 +13,15 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from pytest_httpserver import HTTPServer
+
+from costlake import schema
+from costlake.credentials import Secret
+from costlake.errors import InvalidInput
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
+from costlake.months import MonthRange
+from costlake.settings import Settings
 from fakes.cursor import (
     EVENTS_PATH,
     KEY,
@@ -25,15 +34,6 @@ from fakes.cursor import (
     ms,
 )
 from focus_validation import failing_rules, focus_validate, write_focus_csv
-from pytest_httpserver import HTTPServer
-
-from costlake import schema
-from costlake.credentials import Secret
-from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.months import MonthRange
-from costlake.formats.registry import vendor
-from costlake.formats.vendors import VendorContext, VendorError
 
 # Rule ids the FOCUS 1.2 validator may report as failing, with the reason (docs/connectors/cursor.md).
 ALLOWED_FAILURES: dict[str, str] = {

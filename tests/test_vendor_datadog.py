@@ -13,6 +13,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from pytest_httpserver import HTTPServer
+
+from costlake import schema
+from costlake.credentials import Secret
+from costlake.errors import InvalidInput
+from costlake.formats.registry import vendor
+from costlake.formats.vendors import VendorContext, VendorError
+from costlake.months import MonthRange
+from costlake.settings import Settings
 from fakes.datadog import (
     ACCOUNT,
     API_KEY,
@@ -23,15 +32,6 @@ from fakes.datadog import (
     FakeDatadog,
 )
 from focus_validation import failing_rules, focus_validate, write_focus_csv
-from pytest_httpserver import HTTPServer
-
-from costlake import schema
-from costlake.credentials import Secret
-from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.months import MonthRange
-from costlake.formats.registry import vendor
-from costlake.formats.vendors import VendorContext, VendorError
 
 DATADOG = vendor("datadog")
 # Validator rules allowed to fail, with the reason (also in docs/connectors/datadog.md).

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from costlake.settings import Settings
 from conftest import auth, sync_and_wait
+from costlake.settings import Settings
 from fakes import aiven, anthropic, confluent, cursor, datadog
 
 

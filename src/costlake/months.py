@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ def month_of(day: date) -> str:
 
 
 def current_month() -> str:
-    return month_of(datetime.now(timezone.utc).date())
+    return month_of(datetime.now(UTC).date())
 
 
 def add_months(month: str, count: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 
@@ -14,4 +14,4 @@ def money_text(amount: Decimal) -> str:
 
 def utc_text(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, e.g. 2026-11-23T13:05:01.123456Z."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

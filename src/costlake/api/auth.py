@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from costlake.services import Services
 from costlake.catalog.models import Tenant
 from costlake.catalog.tenants import authenticate, find_tenant
 from costlake.errors import Forbidden, NotFound
+from costlake.services import Services
 
 
 @dataclass(frozen=True)

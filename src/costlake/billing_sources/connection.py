@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from costlake.catalog.models import Tenant
-from costlake.credentials import resolve_credential, resolve_storage_identity
-from costlake.errors import InvalidInput
-from costlake.settings import Settings
 from costlake.billing_sources.access import (
     check_files_stay_local,
     check_uri_access,
     parse_source_uri,
 )
+from costlake.catalog.models import Tenant
+from costlake.credentials import resolve_credential, resolve_storage_identity
+from costlake.errors import InvalidInput
 from costlake.formats.registry import format_owning
 from costlake.formats.vendors import Connector, VendorError
+from costlake.settings import Settings
 from costlake.storage import Location, StorageError, StoredFile, list_files
 
 

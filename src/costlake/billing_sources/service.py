@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from costlake.billing_sources.connection import check_export, check_vendor, export_settings
 from costlake.catalog import Catalog
 from costlake.catalog import sources as source_rows
 from costlake.catalog.locks import lake_commit_lock
@@ -17,13 +18,12 @@ from costlake.credentials import store_credential, store_storage_identity
 from costlake.credentials.secret import CredentialError
 from costlake.credentials.stored import tenant_external_id
 from costlake.errors import Conflict, InvalidInput
-from costlake.settings import Settings
-from costlake.billing_sources.connection import check_export, check_vendor, export_settings
 from costlake.formats.contract import API_FORMAT, AUTO
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import VENDORS, kind_of
 from costlake.formats.vendors import Connector
 from costlake.hooks import DEFAULT_HANDLERS, Handler, SourceRemoved, publish
+from costlake.settings import Settings
 from costlake.storage import Location, StoredFile
 from costlake.storage.identity import StorageIdentity
 from costlake.store import Lake

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -165,5 +165,5 @@ def due_sources(catalog: Catalog, interval: timedelta) -> list[BillingSource]:
     return [
         source
         for source, started_at in rows
-        if started_at is None or now - started_at.replace(tzinfo=timezone.utc) >= interval
+        if started_at is None or now - started_at.replace(tzinfo=UTC) >= interval
     ]

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
 from costlake import schema
-from costlake.errors import CostlakeError
 from costlake.duckdb_io import sql_identifier, sql_string
+from costlake.errors import CostlakeError
 from costlake.formats.expressions import is_text, typed_null
 from costlake.months import MonthRange
 from costlake.storage import StoredFile

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.formats.conversion import describe
 from costlake.duckdb_io import connect
-from costlake.formats.contract import AUTO
+from costlake.errors import InvalidInput
+from costlake.formats.conversion import describe
 from costlake.formats.registry import FORMATS, format_owning
+from costlake.settings import Settings
 from costlake.storage import StoredFile, parse_uri
-
-
 
 
 def detect_format(files: list[StoredFile], settings: Settings) -> str:

@@ -10,11 +10,11 @@ from typing import Any
 
 from deltalake import DeltaTable
 
+from costlake.duckdb_io import connect
 from costlake.query.model import DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params, cost_query_sql, dimension_expression
 from costlake.settings import Settings
-from costlake.duckdb_io import connect
 from costlake.store import Lake
 
 # Partition values are text; without this DuckDB would guess types from the folder names.

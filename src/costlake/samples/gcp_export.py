@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def _credit(kind: str, amount: float, name: str, full_name: str | None = None) -
 
 
 def _month_start(month: str) -> datetime:
-    return datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=timezone.utc)
+    return datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=UTC)
 
 
 def _usage(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from costlake.billing_sources.connection import export_settings
 from costlake.catalog import Catalog
 from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.locks import lake_commit_lock
@@ -22,13 +23,12 @@ from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
 from costlake.credentials import CredentialError, resolve_credential
 from costlake.errors import CostlakeError
-from costlake.settings import Settings
-from costlake.billing_sources.connection import export_settings
 from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import format_owning, kind_of
 from costlake.formats.vendors import Connector
 from costlake.hooks import DEFAULT_HANDLERS, Handler, SyncCommitted, publish
+from costlake.settings import Settings
 from costlake.storage import list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
@@ -150,7 +150,7 @@ def _tell_handlers(context: SyncContext, event: SyncCommitted) -> None:
     """The commit stands whatever happens here: a failure to queue the event is logged, not raised."""
     try:
         publish(context.catalog, event, context.handlers)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("run %s committed, but its after-commit event could not be queued", event.run_id)
 
 
@@ -192,7 +192,7 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
             files=read.files,
             warnings=warnings,
         )
-    except Exception as error:  # noqa: BLE001 - a sync must end in a recorded run, whatever failed
+    except Exception as error:
         if staged is not None:
             context.lake.discard(staged)
         known = isinstance(error, CostlakeError)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from costlake.months import add_months, current_month, month_of, month_span
-from costlake.months import MonthRange
+from costlake.months import MonthRange, add_months, current_month, month_of, month_span
 
 
 @dataclass(frozen=True)

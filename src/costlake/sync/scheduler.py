@@ -31,7 +31,7 @@ class Scheduler:
             if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_EVERY_SECONDS:
                 self._last_housekeeping = time.monotonic()
                 self.housekeeping()
-        except Exception:  # noqa: BLE001 - the loop must outlive a bad tick (e.g. the catalog briefly down)
+        except Exception:
             log.exception("scheduler tick failed; retrying at the next tick")
 
     def housekeeping(self) -> None:

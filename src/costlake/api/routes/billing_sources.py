@@ -17,11 +17,11 @@ from costlake.api.schemas import (
     changes_of,
     source_fields,
 )
+from costlake.billing_sources import service as management
+from costlake.billing_sources.service import Caller
 from costlake.catalog import runs as run_rows
 from costlake.catalog import sources as source_rows
 from costlake.errors import NotFound
-from costlake.billing_sources import service as management
-from costlake.billing_sources.service import Caller
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/billing-sources", tags=["billing sources"])
 

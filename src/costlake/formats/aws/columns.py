@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from costlake.formats.conversion import Header
 from costlake.duckdb_io import sql_identifier
+from costlake.formats.conversion import Header
 
 # Map columns of CUR 2.0 (MAP in Parquet, JSON text in CSV).
 MAP_COLUMNS = ("product", "resource_tags", "tags", "cost_category", "discount")

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from costlake.settings import Settings
-from costlake.formats.conversion import ConversionError, scan
 from costlake.duckdb_io import connect
+from costlake.formats.conversion import ConversionError, scan
+from costlake.settings import Settings
 from costlake.storage import (
     StorageError,
     StoredFile,

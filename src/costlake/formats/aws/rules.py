@@ -7,6 +7,7 @@ where the `*_net_*` twin exists (AWS adds those columns only when the account ha
 from __future__ import annotations
 
 from costlake import schema
+from costlake.duckdb_io import sql_identifier, sql_string
 from costlake.formats import expressions
 from costlake.formats.aws.columns import Column, CurHeader
 from costlake.formats.aws.maps import (
@@ -15,7 +16,6 @@ from costlake.formats.aws.maps import (
     per_key_part,
     tag_entries,
 )
-from costlake.duckdb_io import sql_identifier, sql_string
 
 ZERO = "CAST(0 AS DECIMAL(38,18))"
 # The service-category lookup is joined onto each row under these names (see aws_cur.py).

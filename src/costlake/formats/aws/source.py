@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from costlake import schema
-from costlake.settings import Settings
+from costlake.duckdb_io import connect, sql_identifier
 from costlake.formats import expressions
 from costlake.formats.aws.columns import (
     REQUIRED,
@@ -34,6 +34,7 @@ from costlake.formats.aws.rules import (
     UNUSED_COLUMN,
     CurRules,
 )
+from costlake.formats.contract import ExportFormat, Reader
 from costlake.formats.conversion import (
     BATCH_ROWS,
     ConversionError,
@@ -42,10 +43,9 @@ from costlake.formats.conversion import (
     explain,
     scan,
 )
-from costlake.months import MonthRange
-from costlake.duckdb_io import connect, sql_identifier
-from costlake.formats.contract import ExportFormat, Reader
 from costlake.formats.service_categories import service_categories
+from costlake.months import MonthRange
+from costlake.settings import Settings
 from costlake.storage import StoredFile
 
 CATEGORY_TABLE = "__costlake_aws_service_categories"

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from costlake.settings import Settings
 from costlake.formats.conversion import ConversionError
+from costlake.settings import Settings
 from costlake.storage import (
     StoredFile,
     filesystem_for,

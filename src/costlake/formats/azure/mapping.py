@@ -5,11 +5,11 @@ docs/mappings/azure.md is this module as a table, with the reasons for every dec
 
 from __future__ import annotations
 
-from costlake.formats import expressions
-from costlake.formats.azure.columns import AzureHeader
-from costlake.formats.azure.amounts import exact_product
-from costlake.formats.azure.rows import raw
 from costlake.duckdb_io import sql_identifier, sql_string
+from costlake.formats import expressions
+from costlake.formats.azure.amounts import exact_product
+from costlake.formats.azure.columns import AzureHeader
+from costlake.formats.azure.rows import raw
 
 DATASET_KEY = "costlake.dataset"  # x_Extensions entry saying which dataset a row came from
 # Facts a FOCUS column carries as they are; every other source column is kept in x_Extensions.

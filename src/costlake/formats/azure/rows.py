@@ -5,11 +5,11 @@ repeated expressions.
 
 from __future__ import annotations
 
-from costlake.formats.azure import lookups
-from costlake.formats import expressions
-from costlake.formats.azure.columns import AzureHeader
-from costlake.formats.azure.amounts import exact_product
 from costlake.duckdb_io import sql_identifier
+from costlake.formats import expressions
+from costlake.formats.azure import lookups
+from costlake.formats.azure.amounts import exact_product
+from costlake.formats.azure.columns import AzureHeader
 
 AMORTIZED_MONTHS = "azure_amortized_months"  # registered by the reader when both datasets are present
 COMMITMENT_MODELS = "('reservation', 'savingsplan')"

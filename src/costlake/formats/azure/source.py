@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from costlake.settings import Settings
+from costlake.duckdb_io import connect
 from costlake.formats.azure.columns import (
     AzureHeader,
     looks_like_azure_cost_details,
@@ -31,6 +31,7 @@ from costlake.formats.azure.deliveries import (
 from costlake.formats.azure.lookups import register_lookups
 from costlake.formats.azure.mapping import focus_columns
 from costlake.formats.azure.rows import AMORTIZED_MONTHS, source_sql
+from costlake.formats.contract import ExportFormat
 from costlake.formats.conversion import (
     ConversionError,
     Header,
@@ -41,8 +42,7 @@ from costlake.formats.conversion import (
     stream_file,
 )
 from costlake.months import MonthRange
-from costlake.duckdb_io import connect
-from costlake.formats.contract import ExportFormat
+from costlake.settings import Settings
 from costlake.storage import StoredFile
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 import pyarrow as pa
 
 from costlake import schema
-from costlake.settings import Settings
+from costlake.duckdb_io import connect, sql_identifier
 from costlake.formats import expressions
 from costlake.formats.contract import ExportFormat
 from costlake.formats.conversion import (
@@ -23,7 +23,7 @@ from costlake.formats.conversion import (
     stream_file,
 )
 from costlake.months import MonthRange
-from costlake.duckdb_io import connect, sql_identifier
+from costlake.settings import Settings
 from costlake.storage import StoredFile
 
 

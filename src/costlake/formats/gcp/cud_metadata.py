@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.formats.conversion import ConversionError
-from costlake.months import MonthRange
-from costlake.formats.gcp.bigquery import read_pages
 from costlake.formats.contract import MetadataFormat
+from costlake.formats.conversion import ConversionError
+from costlake.formats.gcp.bigquery import read_pages
+from costlake.months import MonthRange
+from costlake.settings import Settings
 
 NAME = "gcp-cud-metadata"
 # The billing mapping writes this type on every CUD row; a commitment's enriched rows keep the same value.

@@ -18,8 +18,8 @@ import duckdb
 from duckdb.func import SPECIAL
 from duckdb.sqltypes import DuckDBPyType
 
-from costlake.formats import expressions
 from costlake.duckdb_io import sql_identifier, sql_string
+from costlake.formats import expressions
 
 # The element shapes of the repeated fields. Every leaf is read as text: amounts become exact decimals from
 # the number the provider wrote, never through a binary float.

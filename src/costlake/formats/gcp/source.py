@@ -14,7 +14,8 @@ import duckdb
 import pyarrow as pa
 
 from costlake import schema
-from costlake.settings import Settings
+from costlake.duckdb_io import connect, sql_string
+from costlake.formats.contract import ExportFormat, TenantFacts
 from costlake.formats.conversion import (
     BATCH_ROWS,
     ConversionError,
@@ -22,18 +23,17 @@ from costlake.formats.conversion import (
     explain,
     scan,
 )
-from costlake.months import MonthRange
-from costlake.duckdb_io import connect, sql_string
 from costlake.formats.gcp.bigquery import (
     LOOKBACK_OPTION,
     is_bigquery_uri,
     parse_table_uri,
     read_pages,
 )
+from costlake.formats.gcp.cud_enrichment import with_commitments
 from costlake.formats.gcp.fields import Fields, register_functions
 from costlake.formats.gcp.mapping import focus_columns, prepared_source
-from costlake.formats.contract import ExportFormat, TenantFacts
-from costlake.formats.gcp.cud_enrichment import with_commitments
+from costlake.months import MonthRange
+from costlake.settings import Settings
 from costlake.storage import StoredFile, list_files
 
 NAME = "gcp-billing-export"

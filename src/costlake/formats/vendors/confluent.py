@@ -18,12 +18,11 @@ import pyarrow as pa
 
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
-from costlake.months import add_months
-from costlake.settings import Settings
-from costlake.months import MonthRange
 from costlake.formats.vendors.connector import Connector, VendorContext
 from costlake.formats.vendors.http import VendorClient, VendorError
 from costlake.formats.vendors.rows import money, rows_to_batches, seller
+from costlake.months import MonthRange, add_months
+from costlake.settings import Settings
 
 COSTS_PATH = "/billing/v1/costs"
 # The spec allows up to 10000 but also declares x-max-page-items 500: ask for what it will surely serve.

@@ -15,10 +15,10 @@ import httpx
 import pyarrow as pa
 
 from costlake.credentials import Secret
-from costlake.settings import Settings
-from costlake.months import MonthRange
-from costlake.formats.contract import API_FORMAT, SourceKind
+from costlake.formats.contract import SourceKind
 from costlake.formats.vendors.http import VendorClient
+from costlake.months import MonthRange
+from costlake.settings import Settings
 
 Auth = Callable[[Secret], "httpx.Auth | dict[str, str]"]
 
