@@ -180,6 +180,47 @@ class Me(BaseModel):
     tenant_name: str | None
     role: str
     token_id: str | None
+    env_prefix: str | None = Field(
+        description="The server environment variables this tenant may name as a credential: those starting with it"
+    )
+    external_id: str | None = Field(description="The external ID this tenant's AWS roles must require of costlake")
+
+
+class NamedOut(BaseModel):
+    name: str
+    label: str
+
+
+class FormatKindOut(BaseModel):
+    """A format a source's `format` may name: an export's files, or metadata that enriches other sources' rows."""
+
+    name: str
+    kind: Literal["export", "metadata"]
+    label: str
+    docs: str = Field(description="Its documentation page, relative to the repository root")
+    options: list[str] = Field(description="The option keys it understands")
+    providers: list[str]
+
+
+class VendorKindOut(BaseModel):
+    """A vendor billing API: its sources have `provider` = `name`, `format` = "api" and a credential, not a URI."""
+
+    name: str
+    label: str
+    docs: str
+    options: list[str]
+    providers: list[str]
+    credential_parts: list[str] = Field(description="The parts a stored credential's `value` has, e.g. api_key, app_key")
+    credential_hint: str = Field(description="What the credential is, in words")
+    source_uri: str = Field(description="What its sources show as their source_uri")
+
+
+class SourceKindsOut(BaseModel):
+    providers: list[NamedOut] = Field(description="Clouds whose billing exports are read")
+    formats: list[FormatKindOut]
+    vendors: list[VendorKindOut]
+    default_format: NamedOut = Field(description="What an export gets when it names no format")
+    vendor_format: NamedOut = Field(description="The format of every vendor API source")
 
 
 def source_fields(body: SourceCreate | SourceUpdate, names: Iterable[str]) -> dict[str, Any]:

@@ -2,30 +2,28 @@
 
 The pages are HTML shells rendered here; their data comes from the REST API, which the page's script calls on the
 same origin with the session cookie (see `costlake.api.auth`: the cookie's value is the API token, and requests
-that change data add the console header). So the console is one more client of the API, like the CLI, and every
-permission is the API's.
+that change data add the console header). What the shells themselves need (who is signed in, the source kinds
+the form offers) the server asks the same API for, in-process, with the same token. So the console is one more
+client of the API, like the CLI: it reads no catalog, credential or registry of its own, and every permission is
+the API's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 
 from costlake import __version__
 from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
-from costlake.api.schemas import SourceCreate
-from costlake.catalog.tenants import authenticate, find_tenant
-from costlake.credentials.stored import tenant_env_prefix, tenant_external_id
-from costlake.formats.contract import AUTO
-from costlake.formats.registry import FORMAT_LABELS, FORMATS, PROVIDER_LABELS, PROVIDERS, VENDORS
 
 PREFIX = "/console"
 HOME = f"{PREFIX}/explorer"
@@ -36,6 +34,9 @@ _NOTICES = {
     "session-ended": "Your session ended: the token is no longer valid (revoked?). Sign in with a current token.",
 }
 _MAX_FORM_BYTES = 16 * 1024
+_IN_PROCESS = "http://costlake.internal"  # the API's base URL for calls that never leave the process
+
+Json = dict[str, Any]
 
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -58,6 +59,8 @@ class ConsoleUser:
     tenant_id: str
     tenant_name: str
     role: str  # "admin" | "member"
+    env_prefix: str  # the server's environment variables the tenant may name as a credential start with it
+    external_id: str  # what the tenant's AWS roles require of the server
 
     @property
     def admin(self) -> bool:
@@ -77,18 +80,48 @@ def _root() -> RedirectResponse:
 # --- session ---------------------------------------------------------------------------------------------------
 
 
-def _user_for(request: Request, secret: str | None) -> ConsoleUser | None:
-    """The signed-in tenant and role for a token, checked against the catalog exactly as the API checks it."""
-    if not secret:
+async def _api_get(request: Request, secret: str, path: str) -> httpx.Response:
+    """Ask the REST API in-process as the token: the console knows only what the API answers that token."""
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=_IN_PROCESS) as api:
+        return await api.get(path, headers={"Authorization": f"Bearer {secret}"})
+
+
+async def _user_for(request: Request, secret: str | None) -> ConsoleUser | None:
+    """The signed-in tenant and role for a token, as the API's /me tells them."""
+    # Tokens are printable ASCII: anything else cannot be one, nor travel in a header.
+    if not secret or not (secret.isascii() and secret.isprintable()):
         return None
-    catalog = request.app.state.services.catalog
-    token = authenticate(catalog, secret)
-    if token is None or token.tenant_id is None:
+    response = await _api_get(request, secret, "/api/v1/me")
+    if response.status_code == 401:
         return None
-    tenant = find_tenant(catalog, token.tenant_id)
-    if tenant is None:
-        return None
-    return ConsoleUser(tenant_id=tenant.id, tenant_name=tenant.name, role=token.role)
+    response.raise_for_status()
+    me = response.json()
+    if me["tenant_id"] is None or me["tenant_name"] is None:
+        return None  # an operator's token, or one whose tenant is gone: the console shows one tenant
+    return ConsoleUser(
+        tenant_id=me["tenant_id"],
+        tenant_name=me["tenant_name"],
+        role=me["role"],
+        env_prefix=me["env_prefix"],
+        external_id=me["external_id"],
+    )
+
+
+async def _source_kinds(request: Request, secret: str) -> Json:
+    response = await _api_get(request, secret, "/api/v1/source-kinds")
+    response.raise_for_status()
+    return response.json()
+
+
+def _labels(kinds: Json) -> dict[str, dict[str, str]]:
+    """How people read every format and provider a source may name; the pages' scripts label sources with them."""
+    formats = (kinds["default_format"], kinds["vendor_format"], *kinds["formats"])
+    providers = (*kinds["providers"], *kinds["vendors"])
+    return {
+        "formats": {kind["name"]: kind["label"] for kind in formats},
+        "providers": {kind["name"]: kind["label"] for kind in providers},
+    }
 
 
 def _set_session(response: Response, request: Request, secret: str) -> None:
@@ -152,7 +185,7 @@ def _render(request: Request, template: str, context: dict[str, Any], status_cod
         "version": __version__,
         "static": f"{PREFIX}/static",
         "console_header": CONSOLE_HEADER,
-        "labels": {"formats": FORMAT_LABELS, "providers": PROVIDER_LABELS},
+        "labels": {},
         "user": None,
         "page": None,
     }
@@ -161,18 +194,29 @@ def _render(request: Request, template: str, context: dict[str, Any], status_cod
     return response
 
 
-async def _page(request: Request, template: str, page: str, *, admin_only: bool = False, **context: Any) -> Response:
+async def _page(
+    request: Request,
+    template: str,
+    page: str,
+    *,
+    admin_only: bool = False,
+    context: Callable[[Json], Json] = lambda kinds: {},
+) -> Response:
+    """A signed-in page; `context` adds what its template needs from the source kinds."""
     secret = request.cookies.get(SESSION_COOKIE)
-    user = await run_in_threadpool(_user_for, request, secret)
+    if not secret:
+        return _to_sign_in(request)
+    user = await _user_for(request, secret)
     if user is None:
-        return _to_sign_in(request, "session-ended" if secret else None)
+        return _to_sign_in(request, "session-ended")
+    kinds = await _source_kinds(request, secret)
+    signed_in = {"user": user, "page": page, "labels": _labels(kinds)}
     if admin_only and not user.admin:
         return _render(
             request,
             "forbidden.html",
             {
-                "user": user,
-                "page": page,
+                **signed_in,
                 "title": "Billing sources",
                 "message": (
                     "Billing sources are managed by the tenant's admins; you are signed in with a member token. "
@@ -181,7 +225,7 @@ async def _page(request: Request, template: str, page: str, *, admin_only: bool 
             },
             status_code=403,
         )
-    return _render(request, template, {"user": user, "page": page, **context})
+    return _render(request, template, {**signed_in, **context(kinds)})
 
 
 # --- pages -----------------------------------------------------------------------------------------------------
@@ -195,7 +239,7 @@ def console_home() -> RedirectResponse:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_page(request: Request, next: str | None = None, message: str | None = None) -> Response:
-    user = await run_in_threadpool(_user_for, request, request.cookies.get(SESSION_COOKIE))
+    user = await _user_for(request, request.cookies.get(SESSION_COOKIE))
     if user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     notice = _NOTICES.get(message or "")  # fixed texts only: a link cannot put its own words on this page
@@ -218,7 +262,7 @@ async def sign_in(request: Request) -> Response:
     if not secret:
         error = "Paste an API token to sign in."
     else:
-        user = await run_in_threadpool(_user_for, request, secret)
+        user = await _user_for(request, secret)
         if user is not None:
             response = RedirectResponse(target, status_code=303)
             _set_session(response, request, secret)
@@ -246,36 +290,25 @@ async def explorer(request: Request) -> Response:
 
 @router.get("/billing-sources", response_class=HTMLResponse)
 async def billing_sources(request: Request) -> Response:
-    # Formats are plug-ins (the registry grows as formats land); each names the option keys it understands.
-    default = _default_format()
-    options = {name: list(spec.options) for name, spec in FORMATS.items()}
+    return await _page(request, "billing_sources.html", "billing-sources", admin_only=True, context=_source_form)
+
+
+def _source_form(kinds: Json) -> Json:
+    """What the add-source form offers: exactly the kinds the API reads, each with the option keys it understands."""
+    default = kinds["default_format"]["name"]  # detect the format from the export's files
+    options = {kind["name"]: kind["options"] for kind in kinds["formats"] if kind["kind"] == "export"}
     formats = ([default] if default not in options else []) + list(options)
-    # Vendor API sources take a credential instead of a URI: the form asks for each of its parts.
-    vendors = {
-        name: {"parts": list(connector.credential_parts), "options": list(connector.options), "hint": connector.credential_hint}
-        for name, connector in VENDORS.items()
+    return {
+        "providers": [provider["name"] for provider in kinds["providers"]],
+        # Vendor API sources take a credential instead of a URI: the form asks for each of its parts.
+        "vendors": {
+            vendor["name"]: {"parts": vendor["credential_parts"], "options": vendor["options"], "hint": vendor["credential_hint"]}
+            for vendor in kinds["vendors"]
+        },
+        "formats": formats,
+        "default_format": default,
+        "format_options": {name: options.get(name, []) for name in formats},
     }
-    return await _page(
-        request,
-        "billing_sources.html",
-        "billing-sources",
-        admin_only=True,
-        providers=PROVIDERS,
-        vendors=vendors,
-        formats=formats,
-        default_format=default,
-        format_options={name: options.get(name, []) for name in formats},
-        # The tenant's own names, shown as hints: the variables it may name, the external ID its AWS roles require.
-        env_prefix=tenant_env_prefix,
-        external_id=tenant_external_id,
-    )
-
-
-def _default_format() -> str:
-    """The format a new export gets when the request names none: the API's default, which (when it names none
-    either) is to detect the format from the export's files."""
-    default = SourceCreate.model_fields["format"].default
-    return default if isinstance(default, str) else AUTO
 
 
 @router.get("/data-health", response_class=HTMLResponse)

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from costlake.api.auth import PrincipalDep, ServicesDep
 from costlake.api.schemas import Me
 from costlake.catalog.tenants import find_tenant
+from costlake.credentials.stored import tenant_env_prefix, tenant_external_id
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -17,4 +18,8 @@ def me(principal: PrincipalDep, services: ServicesDep) -> Me:
         tenant_name=tenant.name if tenant else None,
         role=principal.role,
         token_id=principal.token_id,
+        # The tenant's own names, for clients that help it fill in a source: the variables it may name as a
+        # credential, and the external ID its AWS roles' trust policies must require.
+        env_prefix=tenant_env_prefix(tenant.name) if tenant else None,
+        external_id=tenant_external_id(tenant.id) if tenant else None,
     )
