@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
+from costlake.api.session import CONSOLE_HEADER, SESSION_COOKIE
 from costlake.app import create_app
 from costlake.catalog import open_catalog
 from costlake.catalog.tenants import revoke_token

@@ -4,7 +4,6 @@ the tenant's own names those clients show as hints."""
 from __future__ import annotations
 
 from conftest import auth
-
 from costlake.formats.contract import API_FORMAT, AUTO
 from costlake.formats.registry import FORMATS, METADATA_FORMATS, PROVIDER_LABELS, PROVIDERS, VENDORS
 

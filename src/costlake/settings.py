@@ -80,7 +80,7 @@ class Settings(BaseSettings):
 
     @property
     def storage_identity(self) -> StorageIdentity | None:
-        return self._storage_identity  # type: ignore[no-any-return]
+        return self._storage_identity
 
     def with_storage_identity(self, identity: StorageIdentity | None) -> Settings:
         """These settings, reading exports as one billing source's own storage identity (None: the server's)."""

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from costlake.api.session import CONSOLE_HEADER, SESSION_COOKIE
 from costlake.catalog.models import Tenant
 from costlake.catalog.tenants import authenticate, find_tenant
 from costlake.errors import Forbidden, NotFound
@@ -34,10 +35,8 @@ class Principal:
 
 OPERATOR = Principal(tenant_id=None, role="operator")
 _bearer = HTTPBearer(auto_error=False, description="An API token from `costlake token create`")
-# The console keeps the signed-in token in an HTTP-only, SameSite=Strict cookie. Cookie-authenticated requests
-# that change something must also carry this header, which a cross-site form or script cannot add.
-SESSION_COOKIE = "costlake_session"
-CONSOLE_HEADER = "X-Costlake-Console"
+# Cookie-authenticated requests that change something must also carry CONSOLE_HEADER (api/session.py), which a
+# cross-site form or script cannot add.
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

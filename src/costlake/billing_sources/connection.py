@@ -12,17 +12,12 @@ from costlake.billing_sources.access import (
     parse_source_uri,
 )
 from costlake.catalog.models import Tenant
-from costlake.credentials import resolve_credential, resolve_storage_identity
+from costlake.credentials import resolve_credential
 from costlake.errors import InvalidInput
 from costlake.formats.registry import format_owning
 from costlake.formats.vendors import Connector, VendorError
 from costlake.settings import Settings
 from costlake.storage import Location, StorageError, StoredFile, list_files
-
-
-def export_settings(settings: Settings, storage_credential: dict[str, Any] | None) -> Settings:
-    """The server settings, reading as the source's own storage identity when it has one."""
-    return settings.with_storage_identity(resolve_storage_identity(storage_credential, settings))
 
 
 def check_export(

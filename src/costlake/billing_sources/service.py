@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from costlake.billing_sources.connection import check_export, check_vendor, export_settings
+from costlake.billing_sources.connection import check_export, check_vendor
 from costlake.catalog import Catalog
 from costlake.catalog import sources as source_rows
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Tenant
 from costlake.catalog.runs import running_run
-from costlake.credentials import store_credential, store_storage_identity
+from costlake.credentials import export_settings, store_credential, store_storage_identity
 from costlake.credentials.secret import CredentialError
 from costlake.credentials.stored import tenant_external_id
 from costlake.errors import Conflict, InvalidInput
@@ -171,7 +171,10 @@ def update_source(
             changes["credential"] = _credential(connector, changes["credential"], settings, tenant, caller)
         if "credential" in changes or "options" in changes:
             options = changes.get("options", source.options)
-            check_vendor(connector, settings, options, changes.get("credential", source.credential), probe=validate)
+            credential = changes.get("credential", source.credential)
+            if credential is None:
+                raise CredentialError(f"this {connector.provider} source has no credential; update it with one")
+            check_vendor(connector, settings, options, credential, probe=validate)
         return source_rows.update_source(catalog, tenant.id, source_id, changes)
     if changes.get("credential") is not None:
         raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")

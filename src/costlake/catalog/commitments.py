@@ -54,15 +54,15 @@ def replace_commitments(catalog: Catalog, tenant_id: str, source_id: str, record
             if row.source_id == source_id and commitment_id not in wanted:
                 session.delete(row)
         for commitment_id, values in wanted.items():
-            row = existing.get(commitment_id)
-            if row is None:
+            current = existing.get(commitment_id)
+            if current is None:
                 session.add(Commitment(tenant_id=tenant_id, source_id=source_id, updated_at=now, **values))
                 continue
-            if row.source_id != source_id or any(getattr(row, field) != value for field, value in values.items()):
+            if current.source_id != source_id or any(getattr(current, field) != value for field, value in values.items()):
                 for field, value in values.items():
-                    setattr(row, field, value)
-                row.source_id = source_id
-                row.updated_at = now
+                    setattr(current, field, value)
+                current.source_id = source_id
+                current.updated_at = now
     return len(wanted)
 
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from costlake.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed: the compare-and-set that claims leases and locks across processes."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 class Catalog:
@@ -42,7 +48,7 @@ class Catalog:
 def _tune_sqlite(engine: Engine) -> None:
     # WAL lets the API read while a sync writes; busy_timeout waits for the writer instead of failing.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from costlake.catalog.database import Catalog
+from costlake.catalog.database import Catalog, rows_changed
 from costlake.catalog.models import HookDelivery, utcnow
 
 
@@ -35,12 +35,12 @@ def claim_due(catalog: Catalog, owner: str, lease: timedelta, limit: int) -> lis
     claimed = []
     for delivery_id in candidates:
         with catalog.session() as session:
-            won = session.execute(
+            claim = (
                 update(HookDelivery)
                 .where(HookDelivery.id == delivery_id, *pending, free)
                 .values(claimed_by=owner, claimed_until=now + lease, attempts=HookDelivery.attempts + 1)
-            ).rowcount
-            if won:
+            )
+            if rows_changed(session.execute(claim)):
                 claimed.append(session.get_one(HookDelivery, delivery_id))
     return claimed
 

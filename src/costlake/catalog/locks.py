@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
-from costlake.catalog.database import Catalog
+from costlake.catalog.database import Catalog, rows_changed
 from costlake.catalog.models import LakeLock, utcnow
 
 
@@ -34,7 +34,7 @@ def _try_acquire(catalog: Catalog, tenant_id: str, owner: str, lease: timedelta)
             .where(or_(LakeLock.owner.is_(None), LakeLock.expires_at < now))
             .values(owner=owner, expires_at=now + lease)
         )
-        return result.rowcount == 1
+        return rows_changed(result) == 1
 
 
 def _release(catalog: Catalog, tenant_id: str, owner: str) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from costlake.catalog.database import Catalog
+from costlake.catalog.database import Catalog, rows_changed
 from costlake.catalog.models import BillingSource, SyncRun, utcnow
 from costlake.errors import Conflict, InvalidInput
 
@@ -77,7 +77,7 @@ def renew_lease(catalog: Catalog, run_id: str, owner: str, lease: timedelta) -> 
             .where(SyncRun.id == run_id, SyncRun.lease_owner == owner, SyncRun.status == "running")
             .values(lease_expires_at=utcnow() + lease)
         )
-        return result.rowcount == 1
+        return rows_changed(result) == 1
 
 
 @dataclass

@@ -8,6 +8,7 @@ from costlake.credentials.cipher import SecretCipher
 from costlake.credentials.secret import CredentialError, Secret
 from costlake.credentials.stored import (
     credential_view,
+    export_settings,
     resolve_credential,
     resolve_storage_identity,
     store_credential,
@@ -19,6 +20,7 @@ __all__ = [
     "Secret",
     "SecretCipher",
     "credential_view",
+    "export_settings",
     "resolve_credential",
     "resolve_storage_identity",
     "store_credential",

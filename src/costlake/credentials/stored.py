@@ -90,3 +90,8 @@ def resolve_storage_identity(stored: dict[str, str] | None, settings: Settings) 
     if not stored:
         return None
     return StorageIdentity(**json.loads(SecretCipher.for_settings(settings).decrypt(stored["ciphertext"])))
+
+
+def export_settings(settings: Settings, storage_credential: dict[str, Any] | None) -> Settings:
+    """The server settings, reading as the source's own storage identity when it has one."""
+    return settings.with_storage_identity(resolve_storage_identity(storage_credential, settings))

@@ -36,5 +36,5 @@ def to_payload(event: Event) -> dict[str, Any]:
 
 
 def from_payload(kind: str, payload: dict[str, Any]) -> Event:
-    fields = {key: tuple(value) if isinstance(value, list) else value for key, value in payload.items()}
+    fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in payload.items()}
     return EVENT_TYPES[kind](**fields)

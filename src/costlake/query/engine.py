@@ -142,7 +142,7 @@ class CostReader:
             "strftime(max(ChargePeriodEnd), '%Y-%m-%dT%H:%M:%SZ') "
             f"FROM costs WHERE {' AND '.join(scope.conditions(params))} GROUP BY ALL ORDER BY 1, 2, 3"
         )
-        return [tuple(row) for row in self._run(scope, sql, params)]  # type: ignore[misc]
+        return [tuple(row) for row in self._run(scope, sql, params)]
 
 
 def dimension_catalog() -> list[dict[str, str]]:

@@ -69,7 +69,8 @@ class StorageIdentity:
             raise InvalidInput("storage_credential", f"{kind} takes {', '.join((*required, *optional))}; unknown: {', '.join(unknown)}")
         values = {name: spec.get(name) for name in (*required, *optional)}
         for name in required:
-            if not isinstance(values[name], str) or not values[name].strip():
+            value = values[name]
+            if not isinstance(value, str) or not value.strip():
                 raise InvalidInput("storage_credential", f"{kind} needs {name}")
         identity = cls(kind=kind, **{name: value.strip() if isinstance(value, str) else None for name, value in values.items()})
         if identity.role_arn is not None and not _ROLE_ARN.fullmatch(identity.role_arn):

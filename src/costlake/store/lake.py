@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 from costlake import schema
 from costlake.settings import Settings
@@ -201,8 +201,9 @@ class Lake:
         """
         table = self.ensure_table(staged.tenant_id)
         filters = [(schema.SOURCE_ID, "=", staged.source_id), (schema.BILLING_MONTH, "in", months)]
+        actions: list[AddAction | RemoveAction] = [*staged.actions]
         table.create_write_transaction(
-            staged.actions, "overwrite", schema.TABLE_SCHEMA, schema.PARTITION_COLUMNS, filters
+            actions, "overwrite", schema.TABLE_SCHEMA, schema.PARTITION_COLUMNS, filters
         )
         return table.version()
 

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from costlake.billing_sources.connection import export_settings
 from costlake.catalog import Catalog
 from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Commitment, SyncRun
 from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
-from costlake.credentials import CredentialError, resolve_credential
+from costlake.credentials import CredentialError, export_settings, resolve_credential
 from costlake.errors import CostlakeError
 from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
 from costlake.formats.detection import detect_format

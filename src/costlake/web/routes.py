@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from costlake import __version__
-from costlake.api.auth import CONSOLE_HEADER, SESSION_COOKIE
+from costlake.api.session import CONSOLE_HEADER, SESSION_COOKIE
 
 PREFIX = "/console"
 HOME = f"{PREFIX}/explorer"
@@ -181,7 +181,7 @@ def _to_sign_in(request: Request, message: str | None = None) -> RedirectRespons
 
 
 def _render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    base = {
+    base: dict[str, Any] = {
         "version": __version__,
         "static": f"{PREFIX}/static",
         "console_header": CONSOLE_HEADER,
@@ -258,7 +258,8 @@ async def sign_in(request: Request) -> Response:
     body = await request.body()
     form = parse_qs(body[:_MAX_FORM_BYTES].decode("utf-8", "replace"), keep_blank_values=True)
     secret = (form.get("token") or [""])[0].strip()
-    target = _safe_next((form.get("next") or [None])[0])
+    wanted = form.get("next")
+    target = _safe_next(wanted[0] if wanted else None)
     if not secret:
         error = "Paste an API token to sign in."
     else:

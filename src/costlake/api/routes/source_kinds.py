@@ -26,7 +26,7 @@ def source_kinds() -> SourceKindsOut:
         formats=[
             FormatKindOut(
                 name=kind.name,
-                kind=kind.kind,
+                kind="metadata" if kind in METADATA_FORMATS.values() else "export",
                 label=kind.label,
                 docs=kind.docs,
                 options=list(kind.options),

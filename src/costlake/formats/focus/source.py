@@ -8,6 +8,7 @@ every column costlake does not model kept in `x_Extensions`. Batches stream out;
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 
 import pyarrow as pa
 
@@ -84,7 +85,7 @@ def read_focus(files: list[StoredFile], settings: Settings, months: MonthRange) 
     connection = connect(settings, [file.uri for file in files])
     try:
         for file in files:
-            yield from stream_file(connection, file, lambda header, file=file: build_query(file, header, months))
+            yield from stream_file(connection, file, partial(build_query, file, months=months))
     finally:
         connection.close()
 

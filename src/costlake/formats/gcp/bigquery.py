@@ -113,7 +113,7 @@ def bigquery_client(project: str) -> bigquery.Client:
     if os.environ.get("BIGQUERY_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
 
-        return bigquery.Client(project=project, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+        return bigquery.Client(project=project, credentials=AnonymousCredentials())
     return bigquery.Client(project=project)
 
 

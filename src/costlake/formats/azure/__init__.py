@@ -1,0 +1,1 @@
+"""Azure cost details exports (EA, MCA, pay-as-you-go; actual and amortized)."""

@@ -1,0 +1,1 @@
+"""Google Cloud: the billing export (BigQuery or files) and CUD metadata."""
