@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
-from costlake.settings import Settings
-from costlake.months import MonthRange
 from costlake.formats.vendors.connector import Connector, VendorContext
 from costlake.formats.vendors.http import VendorError
 from costlake.formats.vendors.rows import money, month_bounds, rows_to_batches, seller
+from costlake.months import MonthRange
+from costlake.settings import Settings
 
 HISTORICAL = "/api/v2/usage/historical_cost"
 ESTIMATED = "/api/v2/usage/estimated_cost"
