@@ -19,12 +19,10 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from costlake.credentials import Secret
-from costlake.errors import InvalidInput
-from costlake.formats.vendors.connector import Connector, VendorContext
+from costlake.formats.vendors.connector import Connector, VendorContext, base_url_from
 from costlake.formats.vendors.http import VendorClient, VendorError
 from costlake.formats.vendors.rows import money, month_bounds, rows_to_batches, seller
 from costlake.months import MonthRange
-from costlake.settings import Settings
 
 BILLING_GROUPS = "/v1/billing-group"
 SUNSET = {404, 410}  # what a retired endpoint answers
@@ -126,15 +124,6 @@ def _auth(secret: Secret) -> dict[str, str]:
     return {"Authorization": f"aivenv1 {secret.value}"}
 
 
-def _base_url(settings: Settings, options: Mapping[str, str]) -> str:
-    return settings.aiven_base_url
-
-
-def _check_options(options: Mapping[str, str]) -> None:
-    if "organization_id" in options and not options["organization_id"].strip():
-        raise InvalidInput("options", "organization_id is empty; give the Aiven organization ID (e.g. org4f6a3b2c1d0) or leave it out")
-
-
 def _list(client: VendorClient, path: str, key: str) -> list[dict[str, Any]]:
     body = client.get(path)
     items = body.get(key) if isinstance(body, dict) else None
@@ -144,7 +133,7 @@ def _list(client: VendorClient, path: str, key: str) -> list[dict[str, Any]]:
 
 
 def _organization_path(context: VendorContext, suffix: str) -> str:
-    organization = context.options.get("organization_id", "").strip()
+    organization = context.organization_id
     if not organization:
         raise VendorError(
             "aiven no longer answers the billing-group endpoints (retired); set the source option organization_id "
@@ -169,7 +158,6 @@ def invoices(context: VendorContext) -> list[Invoice]:
     if groups is None:
         listed = _list(context.client, _organization_path(context, ""), "invoices")
         return [Invoice(fields, (_organization_path(context, f"/{quote(_number(fields), safe='')}/lines"),)) for fields in listed]
-    has_organization = bool(context.options.get("organization_id", "").strip())
     found = []
     for group in groups:
         group_path = f"{BILLING_GROUPS}/{quote(str(group['billing_group_id']), safe='')}/invoice"
@@ -178,7 +166,7 @@ def invoices(context: VendorContext) -> list[Invoice]:
         for listed in _list(context.client, group_path, "invoices"):
             fields = {**defaults, **{key: value for key, value in listed.items() if value is not None}}
             number = quote(_number(fields), safe="")
-            fallback = (_organization_path(context, f"/{number}/lines"),) if has_organization else ()
+            fallback = (_organization_path(context, f"/{number}/lines"),) if context.organization_id else ()
             found.append(Invoice(fields, (f"{group_path}/{number}/lines", *fallback)))
     return found
 
@@ -311,7 +299,7 @@ def _cross_check(context: VendorContext, invoice: Invoice, rows: list[dict[str, 
 
 
 def _rows(context: VendorContext, months: MonthRange) -> Iterator[dict[str, Any]]:
-    organization_id = context.options.get("organization_id", "").strip() or None
+    organization_id = context.organization_id
     for invoice in sorted(invoices(context), key=lambda invoice: (invoice.period[0], invoice.number)):
         month = f"{invoice.period[0]:%Y-%m}"
         if (months.first and month < months.first) or (months.last and month > months.last):
@@ -337,13 +325,12 @@ AIVEN = Connector(
     label="Aiven",
     docs="docs/connectors/aiven.md",
     source_uri="aiven://organization",
-    base_url=_base_url,
+    base_url=base_url_from("aiven_base_url"),
     auth=_auth,
     check=check,
     read=read,
     credential_parts=("token",),
     credential_hint="the Aiven token (a personal or application token of a user with billing access to the organization)",
     options=("organization_id",),
-    check_options=_check_options,
     history_months=120,  # Aiven keeps every invoice; the engine's backfill limit still applies
 )

@@ -19,12 +19,11 @@ from typing import Any
 import pyarrow as pa
 
 from costlake.credentials.secret import CredentialError, Secret
-from costlake.errors import InvalidInput
-from costlake.formats.vendors.connector import Connector, VendorContext
+from costlake.formats.vendors.connector import Connector, VendorContext, base_url_from
 from costlake.formats.vendors.http import VendorClient, VendorError
+from costlake.formats.vendors.paginators import CursorPaginator
 from costlake.formats.vendors.rows import month_bounds, rows_to_batches, seller
 from costlake.months import MonthRange
-from costlake.settings import Settings
 
 PROVIDER = "anthropic"
 VENDOR = "Anthropic"
@@ -65,13 +64,6 @@ def _auth(secret: Secret) -> dict[str, str]:
     return {"x-api-key": key, "anthropic-version": API_VERSION}
 
 
-def _check_options(options: Mapping[str, str]) -> None:
-    if "organization_id" in options and not options["organization_id"].strip():
-        raise InvalidInput(
-            "options", "organization_id is empty; give the organization's id (Claude Console > Settings > Organization) or leave it out"
-        )
-
-
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -102,9 +94,8 @@ class _Account:
 
 def _organization(context: VendorContext) -> tuple[str, str | None]:
     """The organization of the key; the option organization_id wins (and skips the call)."""
-    configured = context.options.get("organization_id")
-    if configured:
-        return configured.strip(), None
+    if context.organization_id:
+        return context.organization_id, None
     try:
         organization = context.client.get(ORGANIZATION)
     except VendorError as error:
@@ -119,32 +110,20 @@ def _organization(context: VendorContext) -> tuple[str, str | None]:
 
 
 def _workspace_names(client: VendorClient) -> dict[str, str]:
-    """Names of every workspace, archived ones too: old costs can belong to them."""
-    names: dict[str, str] = {}
-    params: dict[str, Any] = {"include_archived": "true", "limit": 1000}
-    while True:
-        page = client.get(WORKSPACES, params)
-        names.update({str(item["id"]): str(item["name"]) for item in page.get("data") or [] if item.get("id") and item.get("name")})
-        if not page.get("has_more") or not page.get("last_id"):
-            return names
-        params = {**params, "after_id": page["last_id"]}
+    """Names of every workspace, archived ones too: old costs can belong to them. Only labels: a page that has
+    more but no last_id ends the list rather than the sync."""
+    paginator = CursorPaginator("last_id", "after_id", lenient=True)
+    items = (item for page in client.pages(WORKSPACES, paginator, params={"include_archived": "true", "limit": 1000})
+             for item in page.get("data") or [])
+    return {str(item["id"]): str(item["name"]) for item in items if item.get("id") and item.get("name")}
 
 
 def _buckets(client: VendorClient, path: str, start: datetime, end: datetime, group_by: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Every daily bucket of a report in [start, end), following next_page (an opaque token) while has_more."""
     params = [("starting_at", _stamp(start)), ("ending_at", _stamp(end)), ("bucket_width", "1d"), ("limit", str(MAX_BUCKETS))]
     params += [("group_by[]", name) for name in group_by]
-    token = None
-    while True:
-        body = client.get(path, params + ([("page", token)] if token else []))
-        yield from body.get("data") or []
-        if not body.get("has_more"):
-            return
-        following = body.get("next_page")
-        if not following or following == token:
-            problem = "no next_page" if not following else "the same next_page again"
-            raise VendorError(f"{PROVIDER} said {path} has more pages but sent {problem}; try again later and report it if it persists")
-        token = following
+    for page in client.pages(path, CursorPaginator("next_page", "page"), params=params):
+        yield from page.get("data") or []
 
 
 def _windows(months: MonthRange, now: datetime) -> Iterator[tuple[datetime, datetime]]:
@@ -300,22 +279,17 @@ def _read(context: VendorContext, months: MonthRange) -> Iterator[pa.RecordBatch
         yield from rows_to_batches(_month_rows(context, account, start, end), months)
 
 
-def _base_url(settings: Settings, options: Mapping[str, str]) -> str:
-    return settings.anthropic_base_url
-
-
 ANTHROPIC = Connector(
     name=PROVIDER,
     label="Anthropic",
     docs="docs/connectors/anthropic.md",
     source_uri="anthropic://organization",
-    base_url=_base_url,
+    base_url=base_url_from("anthropic_base_url"),
     auth=_auth,
     check=_check,
     read=_read,
     credential_parts=("api_key",),
     credential_hint="the Admin API key (sk-ant-admin..., Claude Console > Settings > Admin keys)",
     options=("organization_id",),
-    check_options=_check_options,
     history_months=HISTORY_MONTHS,
 )

@@ -8,21 +8,19 @@ Windows end today (exclusive): Confluent aggregates daily and lags up to 72 h, s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 import pyarrow as pa
 
 from costlake.credentials import Secret
-from costlake.errors import InvalidInput
-from costlake.formats.vendors.connector import Connector, VendorContext
+from costlake.formats.vendors.connector import Connector, VendorContext, base_url_from
 from costlake.formats.vendors.http import VendorClient, VendorError
+from costlake.formats.vendors.paginators import NextLinkPaginator
 from costlake.formats.vendors.rows import money, rows_to_batches, seller
 from costlake.months import MonthRange, add_months
-from costlake.settings import Settings
 
 COSTS_PATH = "/billing/v1/costs"
 # The spec allows up to 10000 but also declares x-max-page-items 500: ask for what it will surely serve.
@@ -70,15 +68,6 @@ def _auth(secret: Secret) -> httpx.Auth:
     return httpx.BasicAuth(secret["api_key"], secret["api_secret"])
 
 
-def _base_url(settings: Settings, options: Mapping[str, str]) -> str:
-    return settings.confluent_base_url
-
-
-def _check_options(options: Mapping[str, str]) -> None:
-    if "organization_id" in options and not options["organization_id"].strip():
-        raise InvalidInput("options", "organization_id is empty; give the Confluent organization ID or leave the option out")
-
-
 def _first_month_in_reach(today: date) -> date:
     """The first calendar month the API serves whole (its start at most a year back)."""
     earliest = today - HISTORY
@@ -111,18 +100,9 @@ def _items(body: Any) -> list[dict[str, Any]]:
 
 def costs(client: VendorClient, start: date, end: date) -> Iterator[dict[str, Any]]:
     """Every cost line of [start, end), following `metadata.next` (a full URL) page by page."""
-    body = client.get(COSTS_PATH, params={"start_date": start.isoformat(), "end_date": end.isoformat(), "page_size": PAGE_SIZE})
-    followed: set[str] = set()
-    while True:
-        yield from _items(body)
-        link = (body.get("metadata") or {}).get("next")
-        if not link:
-            return
-        url = urljoin(client.base_url + "/", link)
-        if url in followed:
-            raise VendorError(f"confluent sent the same next-page link twice for {start}..{end}; stopping so no cost is counted twice")
-        followed.add(url)
-        body = client.get_url(url)
+    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "page_size": PAGE_SIZE}
+    for page in client.pages(COSTS_PATH, NextLinkPaginator("metadata.next"), params=params):
+        yield from _items(page)
 
 
 def _day(value: str) -> datetime:
@@ -189,7 +169,7 @@ def row(item: dict[str, Any], account_id: str) -> dict[str, Any]:
 
 
 def _lines(context: VendorContext, months: MonthRange) -> Iterator[dict[str, Any]]:
-    account_id = context.options.get("organization_id", "").strip() or DEFAULT_ACCOUNT
+    account_id = context.organization_id or DEFAULT_ACCOUNT
     for start, end in windows(months, context.now, context.warn):
         for item in costs(context.client, start, end):
             # Only lines starting inside the window: a line can never land in two windows (no double count).
@@ -212,13 +192,12 @@ CONFLUENT = Connector(
     label="Confluent Cloud",
     docs="docs/connectors/confluent.md",
     source_uri="confluent://organization",
-    base_url=_base_url,
+    base_url=base_url_from("confluent_base_url"),
     auth=_auth,
     check=check,
     read=read,
     credential_parts=("api_key", "api_secret"),
     credential_hint="the Confluent Cloud API key (a Cloud resource-management key of an OrganizationAdmin or BillingAdmin)",
     options=("organization_id",),
-    check_options=_check_options,
     history_months=12,
 )

@@ -15,12 +15,23 @@ import httpx
 import pyarrow as pa
 
 from costlake.credentials import Secret
+from costlake.errors import InvalidInput
 from costlake.formats.contract import SourceKind
 from costlake.formats.vendors.http import VendorClient
 from costlake.months import MonthRange
 from costlake.settings import Settings
 
 Auth = Callable[[Secret], "httpx.Auth | dict[str, str]"]
+BaseUrl = Callable[[Settings, Mapping[str, str]], str]
+# The option of vendors billed per organization: which one, for keys that do not say (or rows that should say).
+ORGANIZATION_ID = "organization_id"
+
+
+def base_url_from(setting: str) -> BaseUrl:
+    """A vendor host that is one server setting (the operator's, e.g. to point tests at a fake), never an option."""
+    if setting not in Settings.model_fields:
+        raise ValueError(f"no setting {setting!r}")
+    return lambda settings, options: getattr(settings, setting)
 
 
 @dataclass
@@ -36,6 +47,11 @@ class VendorContext:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
+    @property
+    def organization_id(self) -> str | None:
+        """The organization_id option, if set (blank values are refused when the source is added)."""
+        return self.options.get(ORGANIZATION_ID, "").strip() or None
+
 
 @dataclass(frozen=True, kw_only=True)
 class Connector(SourceKind):
@@ -43,7 +59,7 @@ class Connector(SourceKind):
 
     kind: ClassVar[str] = "api"
     source_uri: str  # what the source's source_uri shows, e.g. "anthropic://organization"
-    base_url: Callable[[Settings, Mapping[str, str]], str]  # from server settings (and e.g. the Datadog site)
+    base_url: BaseUrl  # from server settings (and e.g. the Datadog site); usually base_url_from(a setting)
     auth: Auth  # headers or an httpx.Auth built from the secret
     check: Callable[[VendorContext], None]  # one cheap authenticated call; raises VendorError
     read: Callable[[VendorContext, MonthRange], Iterator[pa.RecordBatch]]
@@ -62,6 +78,12 @@ class Connector(SourceKind):
     @property
     def _subject(self) -> str:
         return self.name
+
+    def validate_options(self, options: Mapping[str, str]) -> None:
+        """Also refuses a blank organization_id, for the vendors that take it: it would quietly mean "not set"."""
+        super().validate_options(options)
+        if ORGANIZATION_ID in options and not options[ORGANIZATION_ID].strip():
+            raise InvalidInput("options", f"organization_id is empty; give the {self.label} organization ID or leave the option out")
 
     def open(self, settings: Settings, options: Mapping[str, str], secret: Secret, *, now: datetime | None = None) -> VendorContext:
         self.validate_options(options)

@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from costlake.credentials import Secret
 from costlake.errors import InvalidInput
-from costlake.formats.vendors.connector import Connector, VendorContext
+from costlake.formats.vendors.connector import Connector, VendorContext, base_url_from
 from costlake.formats.vendors.http import VendorError
+from costlake.formats.vendors.paginators import PageNumberPaginator
 from costlake.formats.vendors.rows import money, month_bounds, rows_to_batches, seller
 from costlake.months import MonthRange
-from costlake.settings import Settings
 
 VENDOR = "Cursor"
 EVENTS_PATH = "/teams/filtered-usage-events"
@@ -209,18 +209,13 @@ def _events(context: VendorContext, start: datetime, end: datetime) -> Iterator[
     window_start = start
     while window_start < end:
         window_end = min(window_start + WINDOW, end)
-        page = 1
-        while True:
-            body = {"startDate": _ms(window_start), "endDate": _ms(window_end), "page": page, "pageSize": EVENTS_PAGE_SIZE}
-            answer = _object(context.client.post(EVENTS_PATH, json=body), "POST", EVENTS_PATH, "usageEvents")
-            events = answer.get("usageEvents") or []
-            for event in events:
+        body = {"startDate": _ms(window_start), "endDate": _ms(window_end), "page": 1, "pageSize": EVENTS_PAGE_SIZE}
+        paginator = PageNumberPaginator(items_path="usageEvents", has_next_path="pagination.hasNextPage")
+        for answer in context.client.pages(EVENTS_PATH, paginator, json=body):
+            for event in _object(answer, "POST", EVENTS_PATH, "usageEvents").get("usageEvents") or []:
                 moment = _from_ms(event.get("timestamp"), "a usage event timestamp")
                 if window_start <= moment < window_end:
                     yield moment, event
-            if not events or not (answer.get("pagination") or {}).get("hasNextPage"):
-                break
-            page += 1
         window_start = window_end
 
 
@@ -230,17 +225,13 @@ def _team_spend(context: VendorContext) -> _Spend | None:
     A member's `includedSpendCents`, when Cursor sends it, is taken off: that part is paid by the subscription
     and appears in the events as not billed.
     """
-    cents, page, cycle = Decimal(0), 1, None
+    cents, cycle = Decimal(0), None
+    paginator = PageNumberPaginator(total_path="totalPages")
     try:
-        while True:
-            answer = _object(context.client.post(SPEND_PATH, json={"page": page, "pageSize": SPEND_PAGE_SIZE}),
-                             "POST", SPEND_PATH, "teamMemberSpend")
-            for member in answer.get("teamMemberSpend") or []:
+        for answer in context.client.pages(SPEND_PATH, paginator, json={"page": 1, "pageSize": SPEND_PAGE_SIZE}):
+            for member in _object(answer, "POST", SPEND_PATH, "teamMemberSpend").get("teamMemberSpend") or []:
                 cents += _cents(member.get("spendCents")) - _cents(member.get("includedSpendCents"))
             cycle = answer.get("subscriptionCycleStart", cycle)
-            if page >= int(answer.get("totalPages") or 1):
-                break
-            page += 1
         if cycle is None:
             raise VendorError("cursor answered POST /teams/spend without subscriptionCycleStart")
         return _Spend(_from_ms(cycle, "a subscriptionCycleStart"), cents)
@@ -331,16 +322,12 @@ def _check_options(options: Mapping[str, str]) -> None:
         raise InvalidInput("options", "cursor option team must be a name of 1 to 200 characters (it labels the team's rows)")
 
 
-def _base_url(settings: Settings, options: Mapping[str, str]) -> str:
-    return settings.cursor_base_url
-
-
 CURSOR = Connector(
     name="cursor",
     label="Cursor",
     docs="docs/connectors/cursor.md",
     source_uri="cursor://team",
-    base_url=_base_url,
+    base_url=base_url_from("cursor_base_url"),
     auth=_auth,
     check=check,
     read=read,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from tenacity import (
@@ -22,6 +23,7 @@ from tenacity import (
 
 from costlake.credentials import Secret
 from costlake.errors import CostlakeError
+from costlake.formats.vendors.paginators import PageRequest, Paginator, PagingError
 from costlake.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,8 @@ def _server_wait(response: httpx.Response | None) -> float | None:
 
 class VendorClient:
     """One vendor host. Paths are relative to the base URL; `get_url` follows a vendor's own next-page link,
-    only on the same host (a payload can never send the server elsewhere)."""
+    only on the same host (a payload can never send the server elsewhere). `transport` replaces the network,
+    e.g. an httpx.MockTransport in unit tests."""
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class VendorClient:
         *,
         secret: Secret,
         hint: str,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
@@ -110,6 +114,7 @@ class VendorClient:
             auth=auth,  # type: ignore[arg-type]
             timeout=settings.vendor_timeout.total_seconds(),
             follow_redirects=False,
+            transport=transport,
         )
 
     def get(self, path: str, params: Any = None, *, headers: dict[str, str] | None = None) -> Any:
@@ -119,10 +124,26 @@ class VendorClient:
         return self.request("POST", path, json=json)
 
     def get_url(self, url: str) -> Any:
+        url = urljoin(self.base_url + "/", url)  # a relative link is relative to the base URL
         base, target = urlsplit(self.base_url), urlsplit(url)
         if (target.scheme, target.netloc) != (base.scheme, base.netloc):
             raise VendorError(f"{self.vendor} sent a next-page link to another host ({target.netloc}); refusing to follow it")
         return self.request("GET", url)
+
+    def pages(self, path: str, paginator: Paginator, *, params: Any = None, json: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Each page's JSON of a listing, in order: the first asked as given (a POST when it has a JSON body), the
+        next ones as `paginator` says. A page is fetched only once the previous one has been consumed."""
+        request: PageRequest | None = PageRequest(path, params, json)
+        while request is not None:
+            if request.link:
+                page = self.get_url(request.url)
+            else:
+                page = self.request(request.method, request.url, params=request.params, json=request.json)
+            yield page
+            try:
+                request = paginator.next(request, page)
+            except PagingError as error:
+                raise VendorError(f"{self.vendor} {error}") from None
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
         retrying = Retrying(
@@ -193,7 +214,7 @@ class VendorClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> VendorClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
