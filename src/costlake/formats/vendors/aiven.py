@@ -163,8 +163,8 @@ def invoices(context: VendorContext) -> list[Invoice]:
         group_path = f"{BILLING_GROUPS}/{quote(str(group['billing_group_id']), safe='')}/invoice"
         defaults = {"billing_group_id": group["billing_group_id"], "billing_group_name": group.get("billing_group_name"),
                     "currency": group.get("billing_currency")}
-        for listed in _list(context.client, group_path, "invoices"):
-            fields = {**defaults, **{key: value for key, value in listed.items() if value is not None}}
+        for invoice in _list(context.client, group_path, "invoices"):
+            fields = {**defaults, **{key: value for key, value in invoice.items() if value is not None}}
             number = quote(_number(fields), safe="")
             fallback = (_organization_path(context, f"/{number}/lines"),) if context.organization_id else ()
             found.append(Invoice(fields, (f"{group_path}/{number}/lines", *fallback)))

@@ -141,10 +141,10 @@ def _windows(months: MonthRange, now: datetime) -> Iterator[tuple[datetime, date
         start = month_end
 
 
-def _counts(result: Mapping[str, Any]) -> Counter[str]:
+def _counts(result: Mapping[str, Any]) -> dict[str, Decimal]:
     """A usage result's numbers by the cost report's token_type names: nested objects become dotted names
     (cache_creation.ephemeral_5m_input_tokens), flat spellings are mapped onto them."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, Decimal] = defaultdict(Decimal)
     flat = [(name, value) for name, value in result.items() if not isinstance(value, dict)]
     flat += [(f"{name}.{inner}", value) for name, nested in result.items() if isinstance(nested, dict) for inner, value in nested.items()]
     for name, value in flat:
@@ -268,7 +268,7 @@ def _month_rows(context: VendorContext, account: _Account, start: datetime, end:
             f"{PROVIDER}: in {start:%Y-%m} several cost lines share a day, workspace, model, tier, context window and token type "
             "(e.g. split by inference_geo or speed), so their ConsumedQuantity is left empty rather than counted twice"
         )
-    return [_row(day, day_end, result, account, *usage.quantity(key if shared[key] == 1 else None))
+    return [_row(day, day_end, result, account, *usage.quantity(key if key is not None and shared[key] == 1 else None))
             for (day, day_end, result), key in zip(costs, keys)]
 
 

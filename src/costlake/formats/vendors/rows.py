@@ -63,6 +63,7 @@ def _cell(name: str, value: Any) -> Any:
 def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
     columns = []
     for field in schema.CONVERTED_SCHEMA:
+        values: list[Any]
         if field.name == schema.BILLING_MONTH:
             values = [_billing_month(row) for row in rows]
         elif field.name == "ProviderName":
