@@ -12,7 +12,7 @@ import json
 import threading
 from typing import Any
 
-import boto3
+import botocore.session
 import google.auth
 import google.auth.transport.requests
 from aiobotocore.credentials import AioCredentialResolver, AioRefreshableCredentials
@@ -56,7 +56,7 @@ def role_session(identity: StorageIdentity, endpoint_url: str | None) -> AioSess
         return _assume_role(role_arn, identity.external_id, endpoint_url)
 
     async def refresh() -> dict[str, str]:
-        return await asyncio.to_thread(assume)  # boto3 blocks; fsspec's event loop must not
+        return await asyncio.to_thread(assume)  # botocore blocks; fsspec's event loop must not
 
     credentials = AioRefreshableCredentials.create_from_metadata(assume(), refresh, method="sts-assume-role")
     session = AioSession()
@@ -105,7 +105,7 @@ def impersonated(identity: StorageIdentity) -> impersonated_credentials.Credenti
 def _assume_role(role_arn: str, external_id: str | None, endpoint_url: str | None) -> dict[str, str]:
     """One STS AssumeRole with the ambient identity, as the metadata botocore's refreshable credentials take."""
     # An S3-compatible endpoint serves STS on the same URL (MinIO, moto); otherwise the region's STS endpoint.
-    sts = boto3.session.Session().client("sts", endpoint_url=endpoint_url, region_name=aws_region())
+    sts = botocore.session.get_session().create_client("sts", endpoint_url=endpoint_url, region_name=aws_region())
     request = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME}
     if external_id:
         request["ExternalId"] = external_id
