@@ -299,8 +299,22 @@ class SourceHealthOut(BaseModel):
     months: list[MonthHealthOut]
 
 
+class MetricPullHealthOut(BaseModel):
+    """A metric pull in data health: how its runs go and the latest day it holds."""
+
+    metric: str
+    kind: str
+    enabled: bool
+    status: str | None
+    last_success_at: UtcDatetime | None
+    last_error: str | None
+    latest_day: date | None
+    stale: bool
+
+
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
+    metric_pulls: list[MetricPullHealthOut] = Field(default_factory=list, description="Scheduled metric pulls (Prometheus, PostgreSQL)")
 
 
 class CommitmentOut(BaseModel):

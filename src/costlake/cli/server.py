@@ -58,7 +58,7 @@ def worker() -> None:
 
     _log_to_stderr()
     services = Services.open(current_settings())
-    scheduler = Scheduler(services.runner)
+    scheduler = Scheduler(services.runner, services.scheduled_jobs())
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.stop())
     logging.getLogger(__name__).info("worker started; stop it with Ctrl-C or SIGTERM")

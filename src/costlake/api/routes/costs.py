@@ -20,6 +20,7 @@ from costlake.api.schemas import (
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import Tenant
 from costlake.errors import InvalidInput
+from costlake.metrics.health import metric_pull_health
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
 from costlake.query.model import CostQuery, Filter, check_dimension
@@ -125,5 +126,6 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 ],
             )
             for entry in report
-        ]
+        ],
+        "metric_pulls": metric_pull_health(services.catalog, tenant.id, services.settings.metric_pull_interval),
     }
