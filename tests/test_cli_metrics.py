@@ -1,0 +1,36 @@
+"""`costlake metric ...` speaks the metrics API: a CSV push, its line-level refusal, and values read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from costlake.cli.main import app
+
+runner = CliRunner()
+
+
+def ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def test_push_a_csv_and_read_it_back(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ok("tenant", "create", "acme")
+    ok("metric", "create", "--tenant", "acme", "requests", "--unit", "requests")
+    good = tmp_path / "requests.csv"
+    good.write_text("date,value,ServiceName\n2026-11-02,1000,Compute\n2026-11-03,1200.5,Compute\n")
+    assert json.loads(ok("metric", "push", "--tenant", "acme", str(good))) == {"upserted": 2, "deleted": 0}
+    bad = tmp_path / "more.csv"
+    bad.write_text("date,value,ServiceName\n2026-11-04,5,Compute\n2026-11-05,-3,Compute\n")
+    refused = runner.invoke(app, ["metric", "push", "--tenant", "acme", "--metric", "requests", str(bad)])
+    assert refused.exit_code == 1 and "line 3" in refused.stderr and "negative" in refused.stderr and "HTTP 422" in refused.stderr
+    values = json.loads(ok("metric", "values", "--tenant", "acme", "requests"))["values"]
+    assert [(v["date"], v["value"]) for v in values] == [("2026-11-02", "1000"), ("2026-11-03", "1200.5")]
+    table = ok("metric", "list", "--tenant", "acme", "--output", "table")
+    assert "requests" in table and "sum" in table
+    missing = runner.invoke(app, ["metric", "push", "--tenant", "acme", str(tmp_path / "requests.csv"), "--metric", "users"])
+    assert missing.exit_code == 1 and "no metric 'users'" in missing.stderr
