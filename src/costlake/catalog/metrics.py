@@ -142,3 +142,12 @@ def latest_days(catalog: Catalog, tenant_id: str) -> dict[str, date]:
     )
     with catalog.session() as session:
         return {metric_id: day for metric_id, day in session.execute(query).all()}
+
+
+def read_series(catalog: Catalog, metric_id: str, start: date, end: date) -> list[tuple[date, dict[str, str], Decimal]]:
+    """(day, labels, value) of days in [start, end): plain tuples, for the unit-cost step of a query."""
+    query = select(MetricValue.day, MetricValue.labels, MetricValue.value).where(
+        MetricValue.metric_id == metric_id, MetricValue.day >= start, MetricValue.day < end
+    )
+    with catalog.session() as session:
+        return [(day, labels, value) for day, labels, value in session.execute(query).all()]
