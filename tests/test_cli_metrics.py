@@ -34,3 +34,17 @@ def test_push_a_csv_and_read_it_back(settings, tmp_path: Path) -> None:  # type:
     assert "requests" in table and "sum" in table
     missing = runner.invoke(app, ["metric", "push", "--tenant", "acme", str(tmp_path / "requests.csv"), "--metric", "users"])
     assert missing.exit_code == 1 and "no metric 'users'" in missing.stderr
+
+
+def test_events_and_webhooks_from_the_cli(settings) -> None:  # type: ignore[no-untyped-def]
+    ok("tenant", "create", "acme")
+    event = json.loads(ok("event", "add", "--tenant", "acme", "Deploy v42", "--at", "2026-11-03T14:00:00Z", "--category", "deploy",
+                          "--label", "service=checkout"))
+    assert event["start"] == "2026-11-03T14:00:00Z" and event["labels"] == {"service": "checkout"}
+    assert "Deploy v42" in ok("event", "list", "--tenant", "acme", "--label", "service:checkout")
+    assert json.loads(ok("event", "list", "--tenant", "acme", "--label", "service:search", "--output", "json")) == []
+    hook = json.loads(ok("webhook", "add", "--tenant", "acme", "github"))
+    assert hook["url"].startswith("/api/v1/hooks/") and hook["secret"]
+    assert hook["secret"] not in ok("webhook", "list", "--tenant", "acme", "--output", "json")
+    bad = runner.invoke(app, ["event", "add", "--tenant", "acme", "x", "--category", "party"])
+    assert bad.exit_code == 1 and "category" in bad.stderr

@@ -8,7 +8,7 @@ import typer
 from typer._click import Context  # typer vendors click; TyperGroup.invoke receives this Context
 from typer.core import TyperGroup
 
-from costlake.cli import billing_sources, costs, metrics, operator, server
+from costlake.cli import billing_sources, costs, events, metrics, operator, server
 from costlake.cli.client import Connection
 from costlake.errors import CostlakeError
 
@@ -53,6 +53,8 @@ app.add_typer(billing_sources.app, name="billing-source")
 app.add_typer(costs.app, name="costs")
 app.command("data-health")(costs.data_health)
 app.add_typer(metrics.app, name="metric")
+app.add_typer(events.app, name="event")
+app.add_typer(events.webhook_app, name="webhook")
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(server.demo)
