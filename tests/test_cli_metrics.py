@@ -48,3 +48,15 @@ def test_events_and_webhooks_from_the_cli(settings) -> None:  # type: ignore[no-
     assert hook["secret"] not in ok("webhook", "list", "--tenant", "acme", "--output", "json")
     bad = runner.invoke(app, ["event", "add", "--tenant", "acme", "x", "--category", "party"])
     assert bad.exit_code == 1 and "category" in bad.stderr
+
+
+def test_views_and_dashboards_from_the_cli(settings) -> None:  # type: ignore[no-untyped-def]
+    ok("tenant", "create", "acme")
+    view = json.loads(ok("view", "create", "--tenant", "acme", "By service", "--query", '{"group_by": ["ServiceName"]}', "--range", "last_30_days", "--chart", "line"))
+    assert view["range"] == "last_30_days" and view["chart"] == "line"
+    assert "By service" in ok("view", "list", "--tenant", "acme")
+    assert json.loads(ok("view", "run", "--tenant", "acme", view["id"]))["rows"] == []
+    board = json.loads(ok("dashboard", "create", "--tenant", "acme", "Weekly", "--note", "hello", "--view", view["id"]))
+    assert [w["type"] for w in board["widgets"]] == ["note", "view"]
+    bad = runner.invoke(app, ["view", "create", "--tenant", "acme", "x", "--query", '{"group_by": ["Nope"]}'])
+    assert bad.exit_code == 1 and "query.group_by" in bad.stderr
