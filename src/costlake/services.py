@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from costlake.catalog import Catalog, open_catalog
+from costlake.digests.send import DigestSender
 from costlake.hooks import DEFAULT_HANDLERS, Handler
 from costlake.metrics.pulls import PullContext, PullRunner
 from costlake.query.engine import CostReader
@@ -24,6 +25,7 @@ class Services:
     runner: SyncRunner
     reader: CostReader
     pulls: PullRunner
+    digests: DigestSender
 
     @classmethod
     def open(cls, settings: Settings, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Services:
@@ -34,11 +36,11 @@ class Services:
         reader = CostReader(settings, lake)
         tag_keys = lambda tenant_id: [key for key, _ in reader.tag_coverage(Scope(tenant_id=tenant_id))]
         pulls = PullRunner(PullContext(settings, catalog, runner.context.owner, tag_keys))
-        return cls(settings, catalog, lake, runner, reader, pulls)
+        return cls(settings, catalog, lake, runner, reader, pulls, DigestSender(settings, catalog, reader))
 
     def scheduled_jobs(self) -> list[Callable[[], object]]:
         """What the scheduler runs on each tick besides syncs and hook deliveries."""
-        return [self.pulls.start_due]
+        return [self.pulls.start_due, self.digests.run_due]
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)
