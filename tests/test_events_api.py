@@ -176,3 +176,23 @@ def test_webhooks_are_for_admins(client, make_tenant) -> None:  # type: ignore[n
     assert client.delete(f"/api/v1/tenants/{acme.id}/webhooks/{hook['id']}", headers=auth(acme.admin)).status_code == 204
     body = json.dumps(GITHUB_DEPLOYMENT).encode()
     assert client.post(hook["url"], content=body, headers=github_headers(hook["secret"], "deployment", body)).status_code == 404
+
+
+def test_events_before_a_change_on_the_same_labels(client, make_tenant) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from costlake.events.service import events_before
+
+    acme = make_tenant("acme")
+    base = f"/api/v1/tenants/{acme.id}/events"
+    for title, at, labels in (
+        ("Deploy checkout v41", "2026-11-01T10:00:00Z", {"service": "checkout"}),  # more than 48 h before
+        ("Deploy checkout v42", "2026-11-03T14:00:00Z", {"service": "checkout"}),
+        ("Deploy search v7", "2026-11-04T09:00:00Z", {"service": "search"}),  # another service
+        ("AWS price change", "2026-11-04T00:00:00Z", {}),  # concerns everything
+        ("Deploy checkout v43", "2026-11-05T09:00:00Z", {"service": "checkout"}),  # after the onset
+    ):
+        assert client.post(base, headers=auth(acme.admin), json={"title": title, "timestamp": at, "category": "deploy", "labels": labels}).status_code == 201
+    services = client.app.state.services
+    found = events_before(services.catalog, acme.id, datetime(2026, 11, 5, 6, tzinfo=UTC), {"service": "checkout"})
+    assert [event.title for event in found] == ["Deploy checkout v42", "AWS price change"]

@@ -13,7 +13,7 @@ from costlake.errors import InvalidInput
 
 CATEGORIES = ("deploy", "incident", "release", "purchase", "provider", "business", "other")
 MAX_LABELS = 20
-CORRELATION_WINDOW = timedelta(hours=48)  # events this long before a change are shown with it
+CORRELATION_WINDOW = timedelta(hours=48)  # events that started this long before a change are shown with it
 
 
 @dataclass
@@ -70,3 +70,14 @@ def find_events(
     catalog: Catalog, tenant_id: str, start: datetime | None, end: datetime | None, labels: list[tuple[str, str]], category: str | None = None
 ) -> list[EngineeringEvent]:
     return [event for event in event_rows.list_events(catalog, tenant_id, start, end, category) if matches(event, labels)]
+
+
+def events_before(catalog: Catalog, tenant_id: str, onset: datetime, labels: dict[str, str]) -> list[EngineeringEvent]:
+    """Events that started within CORRELATION_WINDOW before `onset` (an anomaly's start) and share its labels: an
+    event without a label the change has is kept (it may concern everything), one with a different value is not."""
+    candidates = event_rows.list_events(catalog, tenant_id, onset - CORRELATION_WINDOW, onset)
+    return [
+        event for event in candidates
+        if onset - CORRELATION_WINDOW <= event.starts_at <= onset
+        and all(event.labels.get(key, value) == value for key, value in labels.items())
+    ]
