@@ -20,9 +20,6 @@ from costlake.errors import Forbidden, InvalidInput, NotFound
 from costlake.months import add_months, month_of
 from costlake.query.model import CostQuery
 
-RANGES = ("last_7_days", "last_30_days", "last_90_days", "month_to_date", "last_month", "last_3_months", "last_12_months")
-CHARTS = ("bar", "stacked", "line", "area", "table")
-
 
 def range_dates(name: str, today: date) -> tuple[date, date]:
     """[start, end) of a relative range, in whole UTC days up to today (excluded: today is not complete)."""

@@ -27,7 +27,6 @@ from costlake.errors import CostlakeError, InvalidInput
 from costlake.events.service import EventDraft, record
 from costlake.settings import Settings
 
-KINDS = ("github", "pagerduty", "generic")
 REPLAY_WINDOW = timedelta(minutes=5)
 GITHUB_DEPLOY_STATES = ("success", "failure", "error")
 

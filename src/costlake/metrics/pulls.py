@@ -32,7 +32,6 @@ from costlake.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KINDS = ("prometheus", "postgres")
 DSN_PARTS = ("dsn",)
 MAX_BACKFILL_MONTHS = 12
 CHUNK_DAYS = 31  # one Prometheus request per month of days; the lease is renewed between them
