@@ -205,3 +205,18 @@ def test_plan_covers_at_most_twelve_months() -> None:
     assert (trigger, first, last) == ("backfill", date(2025, 12, 1), date(2026, 12, 5))
     pull.needs_backfill = False
     assert plan_days(pull, None, date(2026, 12, 6)) == ("schedule", date(2026, 12, 3), date(2026, 12, 5))
+
+
+def test_the_scheduler_runs_every_job_each_tick_even_when_one_fails(client) -> None:  # type: ignore[no-untyped-def]
+    from costlake.sync.scheduler import Scheduler
+
+    services = client.app.state.services
+    assert services.scheduled_jobs() == [services.pulls.start_due, services.digests.run_due]
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("boom")
+
+    Scheduler(services.runner, [broken, lambda: ran.append("next")]).tick()
+    assert ran == ["broken", "next"]
