@@ -360,8 +360,17 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
     assert summary["row_count"] == 4 * 3000
     assert set(summary["billed_cost_by_month"]) == set(summary["months"])
     assert (home / "demo" / "focus-export").is_dir()
+    usage = summary["usage"]
+    assert usage["metric"] == "requests" and usage["values"] > 6 * 90 and usage["events_added"] >= 5
 
     again = ok("demo", "--no-serve", "--output", "json")
+    assert again["usage"]["events_added"] == 0 and again["usage"]["values"] == usage["values"]
+    # the explorer shows a unit cost line and event markers on first run
+    units = ok("costs", "query", "--tenant", "demo", "--group-by", "tag:team", "--per", "requests", "--scale", "1000", "--output", "json")
+    assert units["unit_metric"]["matched_dimensions"] == ["tag:team"]
+    assert any(row["unit_cost"] for row in units["rows"] if row["tag:team"] == "payments")
+    deploys = ok("event", "list", "--tenant", "demo", "--category", "deploy", "--output", "json")
+    assert len(deploys) >= 4 and all(event["labels"]["environment"] == "production" for event in deploys)
     assert again["source_id"] == summary["source_id"] and again["token"] != summary["token"]
     assert again["billed_cost_by_month"] == summary["billed_cost_by_month"]
     assert again["native_sources"] == summary["native_sources"]

@@ -25,7 +25,7 @@ def create_app(settings: Settings, *, operator: bool = False, schedule: bool = F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
-        scheduler = Scheduler(services.runner) if schedule else None
+        scheduler = Scheduler(services.runner, services.scheduled_jobs()) if schedule else None
         if scheduler:
             scheduler.start_background()
         try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from costlake.catalog import Catalog, open_catalog
+from costlake.digests.send import DigestSender
 from costlake.hooks import DEFAULT_HANDLERS, Handler
+from costlake.metrics.pulls import PullContext, PullRunner
 from costlake.query.engine import CostReader
+from costlake.query.scope import Scope
 from costlake.settings import Settings
 from costlake.store import Lake
 from costlake.sync.engine import SyncContext
@@ -21,6 +24,8 @@ class Services:
     lake: Lake
     runner: SyncRunner
     reader: CostReader
+    pulls: PullRunner
+    digests: DigestSender
 
     @classmethod
     def open(cls, settings: Settings, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Services:
@@ -28,8 +33,16 @@ class Services:
         catalog = open_catalog(settings)
         lake = Lake(settings)
         runner = SyncRunner(SyncContext(settings, catalog, lake, handlers=handlers))
-        return cls(settings, catalog, lake, runner, CostReader(settings, lake))
+        reader = CostReader(settings, lake)
+        tag_keys = lambda tenant_id: [key for key, _ in reader.tag_coverage(Scope(tenant_id=tenant_id))]
+        pulls = PullRunner(PullContext(settings, catalog, runner.context.owner, tag_keys))
+        return cls(settings, catalog, lake, runner, reader, pulls, DigestSender(settings, catalog, reader))
+
+    def scheduled_jobs(self) -> list[Callable[[], object]]:
+        """What the scheduler runs on each tick besides syncs and hook deliveries."""
+        return [self.pulls.start_due, self.digests.run_due]
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)
+        self.pulls.shutdown(wait=True)
         self.catalog.close()

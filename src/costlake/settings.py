@@ -46,12 +46,25 @@ class Settings(BaseSettings):
     vendor_timeout: timedelta = Field(default=timedelta(seconds=60), description="Per vendor HTTP request.")
     vendor_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per vendor request (429, 5xx, network).")
     vendor_max_wait: timedelta = Field(default=timedelta(minutes=2), description="Longest pause between two tries.")
+    # Usage metrics, events and digests (costlake.metrics, costlake.digests).
+    metric_pull_interval: timedelta = Field(default=timedelta(hours=1), description="How often each metric pull runs.")
+    pull_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Hosts (host or host:port) tenants may pull metrics from: Prometheus URLs, PostgreSQL DSNs."
+    )
+    smtp_host: str | None = Field(default=None, description="Digests by email go through this SMTP server.")
+    smtp_port: int = 587
+    smtp_from: str = "costlake@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    slack_webhook_prefix: str = Field(default="https://hooks.slack.com/", description="Slack incoming-webhook URLs must start with it.")
 
     # The storage identity of the billing source a sync or check works for (never from the environment).
     _storage_identity: Any = PrivateAttr(default=None)
 
     @field_validator(
-        "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait", mode="before"
+        "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait", "metric_pull_interval",
+        mode="before",
     )
     @classmethod
     def _parse_duration(cls, value: object) -> object:
@@ -67,6 +80,11 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, home: Path) -> Path:
         return home.expanduser().resolve()
+
+    @field_validator("pull_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("allowed_local_roots", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ A token sees only its own tenant; any other tenant answers 404, exactly like one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -96,3 +96,14 @@ def require_admin(principal: PrincipalDep, tenant: TenantDep) -> Tenant:
 
 
 AdminTenantDep = Annotated[Tenant, Depends(require_admin)]
+
+
+def admins_only(what: str) -> Any:
+    """A tenant dependency for endpoints only the tenant's admins may call; `what` names them in the 403."""
+
+    def require(principal: PrincipalDep, tenant: TenantDep) -> Tenant:
+        if not principal.admin:
+            raise Forbidden(f"{what} are managed by the tenant's admins; this token has the member role")
+        return tenant
+
+    return Depends(require)

@@ -238,7 +238,8 @@ def changes_of(update: SourceUpdate) -> dict[str, Any]:
 
 
 class CostRowOut(BaseModel):
-    """One row: `period`, one field per group_by name (e.g. "ServiceName", "tag:team"), `cost`, `currency`, `other`."""
+    """One row: `period`, one field per group_by name (e.g. "ServiceName", "tag:team"), `cost`, `currency`, `other`;
+    with a `unit_metric`, also `unit_cost` (decimal text, or null where the metric has no value)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -248,10 +249,20 @@ class CostRowOut(BaseModel):
     other: bool
 
 
+class UnitMetricOut(BaseModel):
+    name: str
+    unit: str
+    aggregation: str
+    scale: int
+    matched_dimensions: list[str] = Field(description="group_by dimensions the metric's labels matched; other rows use the metric total")
+
+
 class CostQueryResult(BaseModel):
     rows: list[CostRowOut]
     totals: dict[str, str]
     elapsed_ms: float
+    unit_metric: UnitMetricOut | None = Field(default=None, description="Only when the query named a unit_metric")
+    unit_totals: dict[str, str | None] | None = Field(default=None, description="Per currency: total cost ÷ total metric")
 
 
 class DimensionOut(BaseModel):
@@ -299,8 +310,22 @@ class SourceHealthOut(BaseModel):
     months: list[MonthHealthOut]
 
 
+class MetricPullHealthOut(BaseModel):
+    """A metric pull in data health: how its runs go and the latest day it holds."""
+
+    metric: str
+    kind: str
+    enabled: bool
+    status: str | None
+    last_success_at: UtcDatetime | None
+    last_error: str | None
+    latest_day: date | None
+    stale: bool
+
+
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
+    metric_pulls: list[MetricPullHealthOut] = Field(default_factory=list, description="Scheduled metric pulls (Prometheus, PostgreSQL)")
 
 
 class CommitmentOut(BaseModel):

@@ -195,3 +195,173 @@ class HookDelivery(Base):
     done_at: Mapped[datetime | None]
     gave_up_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Metric(Base):
+    """A tenant's usage metric (requests, active users, GB served): daily values, optionally split by labels that
+    name cost dimensions, so costs can be divided by it (unit costs)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ux_metrics_tenant_name", "tenant_id", "name", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(50))
+    aggregation: Mapped[str] = mapped_column(String(10))  # sum | avg | max: how days combine into a period
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricValue(Base):
+    """One day's value of a metric for one set of labels; `labels_hash` (sha256 of the sorted labels) keys it."""
+
+    __tablename__ = "metric_values"
+
+    metric_id: Mapped[str] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    labels_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    value: Mapped[Decimal] = mapped_column(DecimalText)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricPull(Base):
+    """Where a metric's values are pulled from on schedule: a PromQL query or a SQL query (read-only DSN)."""
+
+    __tablename__ = "metric_pulls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    metric_id: Mapped[str] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # prometheus | postgres
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # url, query, label_map, window_days; never secrets
+    credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # write-only DSN (catalog form)
+    backfill_months: Mapped[int] = mapped_column(Integer, default=12)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    needs_backfill: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MetricPullRun(Base):
+    __tablename__ = "metric_pull_runs"
+    __table_args__ = (
+        Index(
+            "ux_metric_pull_runs_one_running",
+            "pull_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_metric_pull_runs_pull_started", "pull_id", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    pull_id: Mapped[str] = mapped_column(ForeignKey("metric_pulls.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | succeeded | warning | failed
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | manual | backfill
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    first_day: Mapped[date | None] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    values_written: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str]] = mapped_column(default=list)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+
+
+class EngineeringEvent(Base):
+    """A deploy, incident, release, purchase... that explains a change in cost; shown on charts and in digests."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_tenant_start", "tenant_id", "starts_at"),
+        Index("ux_events_tenant_external", "tenant_id", "external_id", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500))
+    category: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(100))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    url: Mapped[str | None] = mapped_column(Text)
+    # A webhook's own delivery or object id ("github:<delivery>"), so a redelivery is stored once.
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    webhook_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Webhook(Base):
+    """An inbound endpoint (/api/v1/hooks/{id}) that turns signed provider posts into events."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # github | pagerduty | generic
+    name: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"kind": "stored", "ciphertext": ...}: write-only
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_received_at: Mapped[datetime | None]
+
+
+class SavedView(Base):
+    """A named explorer state (query, chart, unit metric, events overlay), shared within the tenant by its id."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    chart: Mapped[str] = mapped_column(String(20), default="bar")
+    events_overlay: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    allocation_version: Mapped[int | None]
+    created_by: Mapped[str | None] = mapped_column(String(36))  # the token that made it; None: the operator
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dashboard(Base):
+    __tablename__ = "dashboards"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    widgets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """A scheduled summary of a view or dashboard, by email and/or Slack, weekly (Mondays) or monthly (the 2nd)."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    frequency: Mapped[str] = mapped_column(String(10))  # weekly | monthly
+    view_id: Mapped[str | None] = mapped_column(ForeignKey("saved_views.id", ondelete="CASCADE"))
+    dashboard_id: Mapped[str | None] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"))
+    email_to: Mapped[list[str]] = mapped_column(default=list)
+    slack: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # webhook URL, encrypted: write-only
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_period: Mapped[str | None] = mapped_column(String(30))  # the last period sent, e.g. "2026-W45"
+    last_status: Mapped[str | None] = mapped_column(String(20))  # sent | waiting | failed
+    last_attempt_at: Mapped[datetime | None]
+    last_message: Mapped[str | None] = mapped_column(Text)

@@ -29,11 +29,15 @@ class ApiClient:
     def __init__(self, http: httpx.Client) -> None:
         self._http = http
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
-        """The parsed JSON body (None for 204), or ApiError."""
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Any:
+        """The parsed JSON body (None for 204), or ApiError. `content` sends raw bytes (e.g. a CSV file) instead of JSON."""
         query = {key: value for key, value in (params or {}).items() if value is not None}
+        headers = {"Content-Type": content_type} if content_type else None
         try:
-            response = self._http.request(method, path, json=json, params=query)
+            response = self._http.request(method, path, json=json, params=query, content=content, headers=headers)
         except httpx.TransportError as error:
             raise CostlakeError(f"cannot reach the costlake server at {self._http.base_url}: {error}") from None
         if response.is_error:

@@ -60,6 +60,8 @@ def query(
         typer.Option("--filter", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
     ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
+    per: Annotated[str | None, typer.Option("--per", metavar="METRIC", help="Unit costs: also divide each row by this usage metric.")] = None,
+    scale: Annotated[int, typer.Option(help="With --per: cost per this many units, e.g. 1000.")] = 1,
     output: Annotated[QueryOutput, typer.Option("--output", "-o")] = QueryOutput.table,
 ) -> None:
     """Costs by time and dimension. Currencies are never added together: each row and total has its own."""
@@ -72,9 +74,11 @@ def query(
         "top": top,
     }
     body.update({name: day.date().isoformat() for name, day in (("start", start), ("end", end)) if day is not None})
+    if per is not None:
+        body |= {"unit_metric": per, "unit_scale": scale}
     with api_for(ctx) as api:
         result = api.post(f"{_tenant_path(tenant)}/costs/query", json=body)
-    columns = ["period", *(group_by or []), "cost", "currency"]
+    columns = ["period", *(group_by or []), "cost", "currency", *(["unit_cost"] if per else [])]
     if output is QueryOutput.json:
         emit(result, Output.json)
     elif output is QueryOutput.csv:
@@ -83,7 +87,11 @@ def query(
         writer.writerows({**row, "other": str(row["other"]).lower()} for row in result["rows"])
     else:
         rows = [{**row, **({name: "(other)" for name in group_by or []} if row["other"] else {})} for row in result["rows"]]
-        totals = [{"period": "total", "cost": cost, "currency": currency} for currency, cost in result["totals"].items()]
+        unit_totals = result.get("unit_totals") or {}
+        totals = [
+            {"period": "total", "cost": cost, "currency": currency, "unit_cost": unit_totals.get(currency)}
+            for currency, cost in result["totals"].items()
+        ]
         emit(rows + totals, Output.table, columns=columns)
 
 

@@ -8,7 +8,7 @@ import typer
 from typer._click import Context  # typer vendors click; TyperGroup.invoke receives this Context
 from typer.core import TyperGroup
 
-from costlake.cli import billing_sources, costs, operator, server
+from costlake.cli import billing_sources, costs, dashboards, events, metrics, operator, server
 from costlake.cli.client import Connection
 from costlake.errors import CostlakeError
 
@@ -52,6 +52,12 @@ app.add_typer(operator.token_app, name="token")
 app.add_typer(billing_sources.app, name="billing-source")
 app.add_typer(costs.app, name="costs")
 app.command("data-health")(costs.data_health)
+app.add_typer(metrics.app, name="metric")
+app.add_typer(events.app, name="event")
+app.add_typer(events.webhook_app, name="webhook")
+app.add_typer(dashboards.view_app, name="view")
+app.add_typer(dashboards.dashboard_app, name="dashboard")
+app.add_typer(dashboards.digest_app, name="digest")
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(server.demo)

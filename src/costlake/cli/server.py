@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -58,7 +58,7 @@ def worker() -> None:
 
     _log_to_stderr()
     services = Services.open(current_settings())
-    scheduler = Scheduler(services.runner)
+    scheduler = Scheduler(services.runner, services.scheduled_jobs())
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.stop())
     logging.getLogger(__name__).info("worker started; stop it with Ctrl-C or SIGTERM")
@@ -66,6 +66,21 @@ def worker() -> None:
         scheduler.run_forever()
     finally:
         services.close()
+
+
+def _demo_usage(api: Any, tenant_id: str, first: date, today: date) -> dict[str, Any]:
+    """The demo's request metric (per team, every day the demo costs cover) and a few deploy events; a re-run
+    rewrites the same values and adds no event twice."""
+    from costlake.samples.usage import REQUEST_METRIC, daily_requests, demo_events
+
+    metrics = f"/api/v1/tenants/{tenant_id}/metrics"
+    if not any(metric["name"] == REQUEST_METRIC["name"] for metric in api.get(metrics)):
+        api.post(metrics, json=REQUEST_METRIC)
+    written = api.post(f"{metrics}/{REQUEST_METRIC['name']}/values", json={"values": daily_requests(first, today - timedelta(days=1))})
+    events_path = f"/api/v1/tenants/{tenant_id}/events"
+    known = {event["title"] for event in api.get(events_path)}
+    added = [api.post(events_path, json=event) for event in demo_events(first, today) if event["title"] not in known]
+    return {"metric": REQUEST_METRIC["name"], "values": written["upserted"], "events_added": len(added)}
 
 
 def demo(
@@ -106,6 +121,8 @@ def demo(
                 raise CostlakeError(f"the demo sync of {export.name!r} failed: {run['error']}")
             loaded.append((source, run))
 
+        usage = _demo_usage(api, tenant.id, date.fromisoformat(exports[0].first_month + "-01"), datetime.now(UTC).date())
+
     (source, run), others = loaded[0], loaded[1:]
     summary: dict[str, Any] = {
         "url": None if no_serve else f"http://127.0.0.1:{port}",
@@ -117,6 +134,7 @@ def demo(
         "months": run["months"],
         "row_count": run["row_count"],
         "billed_cost_by_month": run["billed_cost_by_month"],
+        "usage": usage,
         "native_sources": {
             other["name"]: {"status": other_run["status"], "row_count": other_run["row_count"], "billed_cost_by_month": other_run["billed_cost_by_month"]}
             for other, other_run in others

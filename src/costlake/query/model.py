@@ -82,6 +82,9 @@ class CostQuery(BaseModel):
     group_by: list[Dimension] = Field(default_factory=list, max_length=3)
     filters: list[Filter] = Field(default_factory=list, max_length=50)
     top: Annotated[int, Field(ge=1, le=1000)] | None = None
+    # Unit costs (costlake.metrics.units): each row's cost ÷ (the metric's value ÷ unit_scale) for its period.
+    unit_metric: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit_scale: Annotated[int, Field(ge=1, le=10**12)] = 1
 
     @field_validator("group_by")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 from costlake.catalog.tenants import list_tenants
 from costlake.hooks import Dispatcher, HookContext
@@ -16,8 +17,10 @@ HOUSEKEEPING_EVERY_SECONDS = 3600
 
 
 class Scheduler:
-    def __init__(self, runner: SyncRunner) -> None:
+    def __init__(self, runner: SyncRunner, jobs: Sequence[Callable[[], object]] = ()) -> None:
+        """`jobs` run on every tick too (metric pulls, digests: Services.scheduled_jobs), each on its own."""
         self.runner = runner
+        self.jobs = list(jobs)
         context = runner.context
         self.dispatcher = Dispatcher(HookContext(context.settings, context.catalog, context.lake), context.handlers, context.owner)
         self._stop = threading.Event()
@@ -28,6 +31,11 @@ class Scheduler:
         try:
             self.runner.start_due()
             self.dispatcher.run_due()
+            for job in self.jobs:
+                try:
+                    job()
+                except Exception:
+                    log.exception("scheduled job %s failed; retrying at the next tick", getattr(job, "__qualname__", job))
             if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_EVERY_SECONDS:
                 self._last_housekeeping = time.monotonic()
                 self.housekeeping()

@@ -20,6 +20,8 @@ from costlake.api.schemas import (
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import Tenant
 from costlake.errors import InvalidInput
+from costlake.metrics.health import metric_pull_health
+from costlake.metrics.units import with_unit_costs
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
 from costlake.query.model import CostQuery, Filter, check_dimension
@@ -50,7 +52,7 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
     ]
 
 
-@router.post("/costs/query", response_model=CostQueryResult)
+@router.post("/costs/query", response_model=CostQueryResult, response_model_exclude_unset=True)
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     names = _source_names(services, tenant)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
@@ -63,11 +65,14 @@ def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: 
         for dimension, value in zip(query.group_by, row.groups, strict=True):
             fields[dimension] = names.get(value, value) if dimension == "source" and value else value
         out.append({**fields, "cost": money_text(row.cost), "currency": row.currency, "other": row.other})
-    return {
+    result = {
         "rows": out,
         "totals": {currency: money_text(total) for currency, total in sorted(totals.items())},
         "elapsed_ms": round(elapsed_ms, 2),
     }
+    if query.unit_metric is not None:
+        result |= with_unit_costs(services.catalog, tenant.id, query, rows, out)
+    return result
 
 
 @router.get("/costs/dimensions", response_model=DimensionsOut)
@@ -125,5 +130,6 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 ],
             )
             for entry in report
-        ]
+        ],
+        "metric_pulls": metric_pull_health(services.catalog, tenant.id, services.settings.metric_pull_interval),
     }

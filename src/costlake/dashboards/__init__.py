@@ -1,0 +1,1 @@
+"""Saved views (named explorer states) and dashboards (ordered widgets over them)."""

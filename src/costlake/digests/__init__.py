@@ -1,0 +1,1 @@
+"""Scheduled digests: weekly and monthly summaries of a view or dashboard, by email and Slack."""

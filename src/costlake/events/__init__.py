@@ -1,0 +1,1 @@
+"""Engineering events (deploys, incidents, releases...) and the inbound webhooks that record them."""
