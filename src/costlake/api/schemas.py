@@ -296,6 +296,9 @@ class SourceHealthOut(BaseModel):
     last_error: str | None
     freshness: str | None = Field(description="Latest ChargePeriodEnd in the store for this source")
     stale: bool
+    stale_reason: str | None = Field(
+        description="Why the source is stale: no success yet, none for two sync intervals, no rows, or only old months"
+    )
     months: list[MonthHealthOut]
 
 

@@ -99,6 +99,7 @@ def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Outp
     rows = [
         {
             **source,
+            "stale": source["stale_reason"] or "no",
             "months": {m["month"]: f"{m['rows']} rows, " + ", ".join(f"{c} {v}" for c, v in m["billed_cost"].items()) for m in source["months"]},
         }
         for source in result["sources"]

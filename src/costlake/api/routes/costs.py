@@ -117,6 +117,7 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 last_error=entry.source.last_error,
                 freshness=entry.freshness,
                 stale=entry.stale,
+                stale_reason=entry.stale_reason,
                 months=[
                     MonthHealthOut(
                         month=m.month, rows=m.rows, billed_cost={c: money_text(v) for c, v in sorted(m.billed_cost.items())}

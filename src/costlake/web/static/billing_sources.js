@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const base = C.tenantPath("/billing-sources");
   const FIELDS = ["provider", "format", "source_uri", "options", "name", "region", "window_months", "enabled",
-    "credential", "storage_credential"];
+    "credential", "storage_credential", "from"];
   const FORMAT_OPTIONS = JSON.parse($("source-form").dataset.formatOptions || "{}");
   // Vendor API sources by provider: {parts: ["api_key", ...], options: [...], hint: "the Admin API key (...)"}.
   const VENDORS = JSON.parse($("source-form").dataset.vendors || "{}");
@@ -98,6 +98,8 @@
       C.el("td", { class: "actions" },
         C.el("button", { type: "button", class: "btn btn-small", disabled: running, onclick: () => syncNow(source) },
           running ? "Syncing…" : "Sync now"),
+        C.el("button", { type: "button", class: "btn btn-small btn-quiet", disabled: running, onclick: () => openSyncFrom(source) },
+          "Sync from…"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet", "aria-expanded": String(openHistory.has(source.id)),
           onclick: () => toggleHistory(source) }, "History"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet", onclick: () => openForm(source) }, "Edit"),
@@ -155,8 +157,7 @@
 
   async function syncNow(source) {
     try {
-      await C.api("POST", `${base}/${source.id}/sync`);
-      C.toast(`Sync of ${source.name} started.`);
+      await startSync(source, null);
     } catch (error) {
       const message = error.status === 409
         ? `A sync of ${source.name} is already running; it shows here when it ends.`
@@ -164,6 +165,46 @@
       C.toast(message, error.status === 409 ? "info" : "error");
     }
     await load();
+  }
+
+  // Sync from a date: reload every billing month from that date's month (an export older than the first sync reached).
+  let syncing = null;
+  function openSyncFrom(source) {
+    syncing = source;
+    $("sync-title").textContent = `Sync ${source.name} from a date`;
+    $("sync-from").value = "";
+    $("sync-from").max = C.isoDate(new Date());
+    $("error-sync-from").hidden = true;
+    $("sync-from").removeAttribute("aria-invalid");
+    $("sync-dialog").showModal();
+    $("sync-from").focus();
+  }
+
+  // POST .../sync with {from}; the API's 422 (e.g. a future date) names the field.
+  async function startSync(source, from) {
+    await C.api("POST", `${base}/${source.id}/sync`, { json: from ? { from } : undefined });
+    C.toast(from ? `Sync of ${source.name} from ${from} started.` : `Sync of ${source.name} started.`);
+  }
+
+  async function confirmSyncFrom(event) {
+    event.preventDefault();
+    const from = $("sync-from").value;
+    const fail = (message) => {
+      $("error-sync-from").textContent = message;
+      $("error-sync-from").hidden = false;
+      $("sync-from").setAttribute("aria-invalid", "true");
+    };
+    if (!from) { fail("Pick the first day to reload from."); return; }
+    $("sync-start").disabled = true;
+    try {
+      await startSync(syncing, from);
+      $("sync-dialog").close();
+      await load();
+    } catch (error) {
+      fail(error.status === 409 ? `${error.message} Try again when it ends.` : (error.fieldErrors.from || error.message));
+    } finally {
+      $("sync-start").disabled = false;
+    }
   }
 
   async function setEnabled(source, enabled, input) {
@@ -225,6 +266,7 @@
     clearErrors();
     $("source-title").textContent = source ? `Edit ${source.name}` : "Add a billing source";
     $("source-save").textContent = source ? "Save changes" : "Add source";
+    $("from-field").hidden = !!source;  // a source's later syncs take a date with Sync from…
     inputFor("provider").disabled = !!source;
     inputFor("provider").title = source ? "A source's provider cannot change; add a new source instead." : "";
     if (source) {
@@ -394,6 +436,8 @@
     event.preventDefault();
     clearErrors();
     const fields = formFields();
+    const from = editing ? "" : $("source-from").value;
+    if (from && from > C.isoDate(new Date())) { showFieldError("from", "Pick a day that is not in the future."); return; }
     if (fields.options === null) { showFieldError("options", "Write each option as key=value, one per line."); return; }
     const vendor = vendorOf(fields.provider);
     let secrets;
@@ -441,7 +485,9 @@
         ? await C.api("PUT", `${base}/${editing.id}`, { json: body })
         : await C.api("POST", base, { json: body });
       closeForm();
-      C.toast(editing ? `Saved ${saved.name}.` : `Added ${saved.name}. Its first sync starts shortly; use Sync now to start it at once.`);
+      if (editing) C.toast(`Saved ${saved.name}.`);
+      else if (from) await firstSyncFrom(saved, from);
+      else C.toast(`Added ${saved.name}. Its first sync starts shortly; use Sync now to start it at once.`);
       await load();
     } catch (error) {
       const fieldErrors = error.fieldErrors;
@@ -465,6 +511,18 @@
     } finally {
       button.disabled = false;
       button.textContent = button.dataset.label;
+    }
+  }
+
+  // The source exists: its first sync reads from the date given (the scheduler's would stop at the first-sync limit).
+  async function firstSyncFrom(source, from) {
+    try {
+      await startSync(source, from);
+    } catch (error) {
+      const message = error.status === 409
+        ? `Added ${source.name}; its first sync had already started, so it reads the default months. Use Sync from… when it ends.`
+        : `Added ${source.name}, but its sync from ${from} did not start: ${error.message}`;
+      C.toast(message, error.status === 409 ? "info" : "error");
     }
   }
 
@@ -509,6 +567,8 @@
   $("source-form").addEventListener("submit", save);
   $("source-cancel").addEventListener("click", closeForm);
   $("source-dialog").addEventListener("close", clearSecrets);
+  $("sync-form").addEventListener("submit", confirmSyncFrom);
+  $("sync-cancel").addEventListener("click", () => $("sync-dialog").close());
   $("remove-form").addEventListener("submit", confirmRemove);
   $("remove-cancel").addEventListener("click", () => $("remove-dialog").close());
   load();
