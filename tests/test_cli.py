@@ -26,6 +26,7 @@ from costlake_server import COSTLAKE, free_port, serving
 from focus_files import focus_row, write_csv
 
 SOURCE_FIELDS = {
+    "notices",
     "id",
     "name",
     "provider",

@@ -133,13 +133,17 @@ class SourceOut(BaseModel):
     last_synced_at: UtcDatetime | None
     last_row_count: int | None
     last_error: str | None
+    notices: list[str] = Field(
+        default_factory=list,
+        description="Only when a source is created: what the add-time checks decided, e.g. how a file is read",
+    )
 
     @classmethod
-    def of(cls, source: BillingSource) -> SourceOut:
-        fields = {name: getattr(source, name) for name in cls.model_fields}
+    def of(cls, source: BillingSource, notices: list[str] | None = None) -> SourceOut:
+        fields = {name: getattr(source, name) for name in cls.model_fields if name != "notices"}
         fields["credential"] = credential_view(source.credential)
         fields["storage_credential"] = credential_view(source.storage_credential)
-        return cls.model_validate(fields)
+        return cls.model_validate({**fields, "notices": notices or []})
 
 
 class SyncRequest(BaseModel):

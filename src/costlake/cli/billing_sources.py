@@ -17,6 +17,8 @@ from costlake.cli.client import ApiClient, api_for
 from costlake.cli.common import TenantOption
 from costlake.cli.output import Output, OutputOption, emit, stderr
 from costlake.errors import CostlakeError
+from costlake.formats.contract import API_FORMAT, AUTO
+from costlake.formats.registry import FORMATS, KNOWN_PROVIDERS, METADATA_FORMATS
 
 app = typer.Typer(help="Billing sources of a tenant: the exports costlake syncs into the store.", no_args_is_help=True)
 
@@ -80,8 +82,20 @@ def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> 
 
 
 OptionOption = Annotated[
-    list[str] | None, typer.Option("--option", help="A format setting KEY=VALUE, e.g. dataset=amortized. Repeatable.")
+    list[str] | None,
+    typer.Option(
+        "--option", metavar="KEY=VALUE", help="A format or vendor setting, e.g. dataset=amortized. Repeatable."
+    ),
 ]
+# Click keeps a paragraph that starts with \b as written: one format per line, never broken at a hyphen.
+FORMATS_EPILOG = "\b\nFormats (--format):\n" + "\n".join(
+    f"  {name:<20} {label}"
+    for name, label in [
+        (AUTO, "detect from the first file's columns (default)"),
+        *((kind.name, kind.label) for kind in (*FORMATS.values(), *METADATA_FORMATS.values())),
+        (API_FORMAT, "a vendor's billing API (vendor providers)"),
+    ]
+)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -167,12 +181,12 @@ def _secrets(
     return body
 
 
-@app.command()
+@app.command(epilog=FORMATS_EPILOG)
 def add(
     ctx: typer.Context,
     tenant: TenantOption,
     provider: Annotated[
-        str, typer.Option(help="aws, gcp or azure (exports); anthropic, cursor, datadog, confluent or aiven (vendor APIs).")
+        str, typer.Option(help=f"One of: {', '.join(KNOWN_PROVIDERS)} (clouds' exports, then vendor APIs).")
     ],
     source_uri: Annotated[
         str | None,
@@ -183,7 +197,7 @@ def add(
     ] = None,
     format_: Annotated[
         str | None,
-        typer.Option("--format", help="The export's format; default auto (detected from the first file's columns), api for vendors."),
+        typer.Option("--format", help=f"The export's format (listed below); default {AUTO} for exports, {API_FORMAT} for vendors."),
     ] = None,
     option: OptionOption = None,
     credential_env: CredentialEnvOption = None,
@@ -197,7 +211,7 @@ def add(
     window_months: WindowOption = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled: no scheduled syncs.")] = False,
     no_validate: NoValidateOption = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Add a billing source. The export is listed (or the vendor called) once first, so a wrong URI or key fails
     now rather than at the first sync."""
@@ -214,11 +228,14 @@ def add(
     if no_validate:
         body["validate"] = False
     with api_for(ctx) as api:
-        emit(api.post(sources_path(tenant), json=body), output)
+        created = api.post(sources_path(tenant), json=body)
+    emit(created, output)
+    for notice in created.get("notices", []):
+        typer.echo(f"Note: {notice}", err=True)
 
 
 @app.command("list")
-def list_sources(ctx: typer.Context, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+def list_sources(ctx: typer.Context, tenant: TenantOption, output: OutputOption = None) -> None:
     """The tenant's billing sources."""
     with api_for(ctx) as api:
         emit(api.get(sources_path(tenant)), output, columns=SOURCE_COLUMNS)
@@ -239,7 +256,7 @@ def sync(
         ),
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the sync to end; exit 1 if it failed.")] = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Start a sync now and print its run.
 
@@ -258,7 +275,7 @@ def sync(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=FORMATS_EPILOG)
 def update(
     ctx: typer.Context,
     source_id: SourceArgument,
@@ -268,7 +285,7 @@ def update(
     region: RegionOption = None,
     name: Annotated[str | None, typer.Option(help="A new name, unique in the tenant.")] = None,
     format_: Annotated[
-        str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")
+        str | None, typer.Option("--format", help="A new format (listed below); the next sync is then a backfill.")
     ] = None,
     option: OptionOption = None,
     credential_env: CredentialEnvOption = None,
@@ -281,7 +298,7 @@ def update(
         bool, typer.Option("--remove-storage-credential", help="Read the export with the server's own identity again.")
     ] = False,
     no_validate: NoValidateOption = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Change a billing source; only the options given change (--option replaces the whole option set).
     A new credential replaces the old one in place: no re-sync, no gap."""
@@ -311,7 +328,7 @@ def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool,
 
 @app.command()
 def disable(
-    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json
+    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = None
 ) -> None:
     """Stop scheduled syncs of a source (a manual sync still runs)."""
     _set_enabled(ctx, tenant, source_id, False, output)
@@ -319,7 +336,7 @@ def disable(
 
 @app.command()
 def enable(
-    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json
+    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = None
 ) -> None:
     """Resume scheduled syncs of a source."""
     _set_enabled(ctx, tenant, source_id, True, output)
@@ -331,7 +348,7 @@ def remove(
     source_id: SourceArgument,
     tenant: TenantOption,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")] = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Remove a billing source and every billing row it loaded; prints the source as it was.
 
@@ -361,7 +378,7 @@ def syncs(
     tenant: TenantOption,
     limit: Annotated[int | None, typer.Option(help="Runs per page (1-200; default 50).")] = None,
     cursor: Annotated[str | None, typer.Option(help="The next_cursor of the previous page.")] = None,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """The source's sync runs, newest first."""
     with api_for(ctx) as api:

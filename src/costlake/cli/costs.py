@@ -13,7 +13,7 @@ import typer
 
 from costlake.cli.client import api_for
 from costlake.cli.common import TenantOption
-from costlake.cli.output import Output, emit
+from costlake.cli.output import Output, OutputOption, chosen, emit, money, plural
 from costlake.errors import CostlakeError
 
 app = typer.Typer(help="Explore costs across every billing source.", no_args_is_help=True)
@@ -60,7 +60,10 @@ def query(
         typer.Option("--filter", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
     ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
-    output: Annotated[QueryOutput, typer.Option("--output", "-o")] = QueryOutput.table,
+    output: Annotated[
+        QueryOutput | None,
+        typer.Option("--output", "-o", help="table, json or csv; default: a table on a terminal, JSON when piped."),
+    ] = None,
 ) -> None:
     """Costs by time and dimension. Currencies are never added together: each row and total has its own."""
     body: dict[str, Any] = {
@@ -75,6 +78,8 @@ def query(
     with api_for(ctx) as api:
         result = api.post(f"{_tenant_path(tenant)}/costs/query", json=body)
     columns = ["period", *(group_by or []), "cost", "currency"]
+    if output is None:
+        output = QueryOutput(chosen(None).value)
     if output is QueryOutput.json:
         emit(result, Output.json)
     elif output is QueryOutput.csv:
@@ -84,14 +89,15 @@ def query(
     else:
         rows = [{**row, **({name: "(other)" for name in group_by or []} if row["other"] else {})} for row in result["rows"]]
         totals = [{"period": "total", "cost": cost, "currency": currency} for currency, cost in result["totals"].items()]
-        emit(rows + totals, Output.table, columns=columns)
+        shown = [{**row, "cost": money(row["cost"], row["currency"])} for row in rows + totals]
+        emit(shown, Output.table, columns=columns, right=("cost",))
 
 
-def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Output, typer.Option("--output", "-o")] = Output.table) -> None:
+def data_health(ctx: typer.Context, tenant: TenantOption, output: OutputOption = None) -> None:
     """Per billing source: status, last success, freshness, staleness, and rows and billed cost per month."""
     with api_for(ctx) as api:
         result = api.get(f"{_tenant_path(tenant)}/data-health")
-    if output is Output.json:
+    if chosen(output) is Output.json:
         emit(result, output)
         return
     if not result["sources"]:
@@ -100,7 +106,10 @@ def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Outp
         {
             **source,
             "stale": source["stale_reason"] or "no",
-            "months": {m["month"]: f"{m['rows']} rows, " + ", ".join(f"{c} {v}" for c, v in m["billed_cost"].items()) for m in source["months"]},
+            "months": {
+                m["month"]: ", ".join([plural(m["rows"], "row"), *(f"{c} {money(v, c)}" for c, v in m["billed_cost"].items())])
+                for m in source["months"]
+            },
         }
         for source in result["sources"]
     ]

@@ -18,7 +18,7 @@ from costlake.catalog.tenants import create_tenant, create_token, find_tenant
 from costlake.cli.billing_sources import sources_path, wait_for_run
 from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
-from costlake.cli.output import Output, emit
+from costlake.cli.output import OutputOption, emit
 from costlake.errors import CostlakeError
 from costlake.settings import Settings
 
@@ -71,7 +71,7 @@ def worker() -> None:
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do everything but serving, then exit.")] = False,
     port: PortOption = 8080,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Print a table, or JSON.")] = Output.table,
+    output: OutputOption = None,
 ) -> None:
     """Try costlake on generated data, then serve it. Safe to run again.
 

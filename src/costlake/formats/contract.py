@@ -16,7 +16,7 @@ as `TenantFacts`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
@@ -41,6 +41,18 @@ FileSelector = Callable[[str, Settings, Mapping[str, str]], list[StoredFile]]
 Reader = Callable[[list[StoredFile], Settings, MonthRange, Mapping[str, str]], Iterator[pa.RecordBatch]]
 Enrichment = Callable[[Iterator[pa.RecordBatch], TenantFacts], Iterator[pa.RecordBatch]]
 RecordReader = Callable[[str, Settings, Mapping[str, str]], Iterable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class FilesChecked:
+    """What an add-time look at an export's files decided: the options to store, and what to tell the person."""
+
+    options: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+# Looks at the listed files when a source is added (raise InvalidInput for what would fail its first sync).
+FilesCheck = Callable[[list[StoredFile], Settings, Mapping[str, str]], FilesChecked]
 
 
 def every_matching_file(uri: str, settings: Settings, options: Mapping[str, str]) -> list[StoredFile]:
@@ -88,6 +100,7 @@ class ExportFormat(SourceKind):
     select_files: FileSelector = every_matching_file  # manifests, latest deliveries, ...
     schemes: tuple[str, ...] = ()  # URI schemes only this format reads (e.g. "bq"): its sources need no listing
     enrich: Enrichment | None = None  # runs over the read batches with what the tenant's catalog knows
+    check_files: FilesCheck | None = None  # at add time, over the listed files (e.g. which Azure dataset a file is)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -45,10 +45,10 @@ def list_sources(
 @router.post("", response_model=SourceOut, status_code=201)
 def create_source(body: SourceCreate, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> SourceOut:
     fields = source_fields(body, SourceCreate.model_fields)
-    source = management.create_source(
+    added = management.create_source(
         services.catalog, services.settings, tenant, _caller(principal), fields, validate=body.validate_uri
     )
-    return SourceOut.of(source)
+    return SourceOut.of(added.source, notices=added.notices)
 
 
 @router.get("/{source_id}", response_model=SourceOut)

@@ -485,6 +485,7 @@
         ? await C.api("PUT", `${base}/${editing.id}`, { json: body })
         : await C.api("POST", base, { json: body });
       closeForm();
+      for (const notice of saved.notices || []) C.toast(notice, "info");
       if (editing) C.toast(`Saved ${saved.name}.`);
       else if (from) await firstSyncFrom(saved, from);
       else C.toast(`Added ${saved.name}. Its first sync starts shortly; use Sync now to start it at once.`);
