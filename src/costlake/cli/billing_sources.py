@@ -321,7 +321,7 @@ def update(
         emit(api.put(source_path(api, tenant, source_id), json=body), output)
 
 
-def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool, output: Output) -> None:
+def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool, output: Output | None) -> None:
     with api_for(ctx) as api:
         emit(api.put(source_path(api, tenant, source_id), json={"enabled": enabled}), output)
 
