@@ -83,6 +83,17 @@ def _check_files(wanted: str, source_format: str, files: list[StoredFile], setti
     return checked.options, checked.notes
 
 
+def _check_provider(provider: str, source_format: str) -> None:
+    """A format names the providers whose exports it is (e.g. only FOCUS exports hold several clouds)."""
+    if source_format == AUTO:
+        return
+    kind = kind_of(provider, source_format)
+    if provider not in kind.providers:
+        raise InvalidInput(
+            "provider", f"format {source_format} is read for provider {', '.join(kind.providers)}, not {provider}"
+        )
+
+
 def _check_format_options(source_format: str, options: dict[str, str]) -> None:
     """Unknown option keys fail at add time, not at the first sync (an `auto` format is checked once detected)."""
     if source_format == AUTO:
@@ -161,6 +172,7 @@ def create_source(
         reading = export_settings(settings, fields["storage_credential"])
         location, files = check_export(fields["source_uri"], tenant, reading, operator=caller.operator, probe=validate)
         source_format = _resolve_format(fields.get("format") or AUTO, files, reading)
+        _check_provider(fields["provider"], source_format)
         _check_format_options(source_format, fields.get("options") or {})
         options, notices = _check_files(fields.get("format") or AUTO, source_format, files, reading, fields.get("options") or {})
         name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))

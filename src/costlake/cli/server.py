@@ -75,9 +75,10 @@ def demo(
 ) -> None:
     """Try costlake on generated data, then serve it. Safe to run again.
 
-    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export and native AWS CUR 2.0, Azure and GCP
-    exports under the home, registers each as a billing source, syncs them, prints what was loaded, then serves the
-    API and console on http://127.0.0.1:PORT.
+    Creates a tenant `demo` and an admin token, writes four exports under the home (a FOCUS export holding AWS,
+    Azure and Google Cloud costs, and native AWS CUR 2.0, Azure and GCP exports), each covering the same 4 months
+    up to yesterday, registers each as a billing source, syncs them, prints what was loaded, then serves the API
+    and console on http://127.0.0.1:PORT.
     """
     from costlake.samples.demo import write_demo_exports
 
@@ -89,7 +90,7 @@ def demo(
     finally:
         catalog.close()
 
-    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date().replace(day=1))
+    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date())
     loaded = []
     with Connection().open() as api:
         base = sources_path(tenant.id)

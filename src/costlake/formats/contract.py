@@ -29,6 +29,7 @@ from costlake.storage import StoredFile, list_files
 AUTO = "auto"  # a format detected from the export's first file at add time
 API_FORMAT = "api"  # the format of every vendor API source (its provider names the vendor)
 EXPORT_PROVIDERS = ("aws", "gcp", "azure")  # providers whose exports are read; vendors add their own names
+MULTICLOUD = "multicloud"  # a FOCUS export holding several providers' costs (each row names its own ProviderName)
 
 
 class TenantFacts(Protocol):
