@@ -923,3 +923,26 @@ def test_data_health_says_why_an_old_export_is_stale(page: Any, console_server: 
     assert f"newest billing month with rows is {old}" in card.locator(".stale-reason").inner_text()
     with console_server.api() as api:
         api.delete(f"{base}/{source['id']}")
+
+
+def test_a_running_sync_shows_its_progress_in_its_row_and_can_be_cancelled(page: Any, console_server: ConsoleServer) -> None:
+    from costlake.samples.generator import generate_focus_export
+
+    export = console_server.exports / "big"
+    generate_focus_export(export, end_month=date.fromisoformat(f"{FIRST_HOUR_NOW}-01"), months=3, rows_per_month=200_000,
+                          rows_per_file=50_000)
+    base = f"/api/v1/tenants/{console_server.tenant_id}/billing-sources"
+    with console_server.api() as api:
+        source = api.post(base, json={"provider": "aws", "source_uri": str(export), "name": "big one", "enabled": False}).json()
+    with console_server.api() as api:
+        api.post(f"{base}/{source['id']}/sync")
+    sign_in(page, console_server.admin_token, "/console/billing-sources")
+    page.wait_for_selector("#sources[data-state=ready]")
+    row = page.locator('#sources-table tr[data-source-name="big one"]')
+    expect(row.locator(".run-progress")).to_contain_text(re.compile(r"writing · \d+/12 files · [\d,]+ rows"), timeout=60_000)
+    row.get_by_role("button", name="Cancel sync").click()
+    row.locator(".badge-cancelled").wait_for(timeout=60_000)
+    with console_server.api() as api:
+        run = finished(api, f"{base}/{source['id']}")
+        api.delete(f"{base}/{source['id']}")
+    assert run["status"] == "cancelled" and run["row_count"] in (None, 0)

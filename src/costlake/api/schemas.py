@@ -152,6 +152,18 @@ class SyncRequest(BaseModel):
     from_date: date | None = Field(default=None, alias="from")
 
 
+class RunProgressOut(BaseModel):
+    """How far a running sync got; written about once a second by the worker running it."""
+
+    phase: Literal["reading", "writing", "committing"] = Field(
+        description="reading: listing and converting; writing: rows converted and staged; committing: the Delta commit"
+    )
+    files: int | None = Field(description="Files this sync reads (exports); null for vendor APIs")
+    files_read: int = Field(description="Files started so far")
+    rows: int
+    months: list[str] = Field(description="Billing months seen so far")
+
+
 class RunOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -168,6 +180,8 @@ class RunOut(BaseModel):
     files: int | None
     error: str | None
     warnings: list[str]
+    progress: RunProgressOut | None = Field(description="While running, how far it got; once ended, its last state")
+    cancel_requested_at: UtcDatetime | None = Field(description="When a cancel was asked; the run then ends as cancelled")
 
     @classmethod
     def of(cls, run: SyncRun) -> RunOut:

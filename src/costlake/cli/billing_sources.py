@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from costlake.cli.client import ApiClient, api_for
+from costlake.cli.client import ApiClient, ApiError, api_for
 from costlake.cli.common import TenantOption
-from costlake.cli.output import Output, OutputOption, emit, stderr
+from costlake.cli.output import Output, OutputOption, emit
+from costlake.cli.runs import cancel_command, follow
 from costlake.errors import CostlakeError
 from costlake.formats.contract import API_FORMAT, AUTO
 from costlake.formats.registry import FORMATS, KNOWN_PROVIDERS, METADATA_FORMATS
@@ -34,7 +33,6 @@ SOURCE_COLUMNS = (
     "last_row_count",
 )
 RUN_COLUMNS = ("id", "status", "trigger", "started_at", "finished_at", "months", "row_count", "files", "error")
-POLL_SECONDS = 0.5
 
 SourceArgument = Annotated[str, typer.Argument(metavar="SOURCE_ID", help="The source's id or name.")]
 RegionOption = Annotated[str | None, typer.Option(help="The export's region, where the provider needs one.")]
@@ -68,17 +66,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> dict[str, Any]:
-    """Poll the run until it is no longer running; a spinner with the elapsed time on a terminal only."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
-        progress.add_task(f"Syncing {label}", total=None)
-        while run["status"] == "running":
-            time.sleep(POLL_SECONDS)
-            run = api.get(f"{path}/syncs/{run['id']}")
-    return run
 
 
 OptionOption = Annotated[
@@ -255,24 +242,68 @@ def sync(
             help="Reload every billing month from this date's month to now.",
         ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for the sync to end; exit 1 if it failed.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait for the sync to end (following one already running); exit 1 if it failed."),
+    ] = False,
     output: OutputOption = None,
 ) -> None:
     """Start a sync now and print its run.
 
+    With --wait, print the run as it ended; a sync of the source that is already running (the scheduler's, say)
+    is followed instead of refused. On a terminal the phase, files, rows and months show as it goes.
+
     Without a server (no COSTLAKE_URL) the sync runs in this process: the command prints the run as started, then
-    waits for the sync to finish before it exits, since nothing else would finish it. Use --wait to print the run
-    as it ended.
+    waits for the sync to finish before it exits, since nothing else would finish it; Ctrl-C cancels it, and
+    nothing changes. Against a server, Ctrl-C stops watching and says how to cancel the run there.
     """
     with api_for(ctx) as api:
         path = source_path(api, tenant, source_id)
-        run = api.post(f"{path}/sync", json={"from": from_.date().isoformat()} if from_ else None)
+        try:
+            run = api.post(f"{path}/sync", json={"from": from_.date().isoformat()} if from_ else None)
+        except ApiError as error:
+            running = (error.payload or {}).get("run_id") if error.status == 409 else None
+            if not (wait and running):
+                raise
+            run = api.get(f"{path}/syncs/{running}")
+            typer.echo(
+                f"A sync of {source_id} is already running (run {running}, {run['trigger']}, started "
+                f"{run['started_at']}); following it.",
+                err=True,
+            )
+        hint = cancel_command(tenant, source_id, run["id"])
         if wait:
-            run = wait_for_run(api, path, run, source_id)
+            run = follow(api, path, run, source_id, hint)
+        elif api.local:
+            emit(run, output)  # as started; the sync still has to run here
+            follow(api, path, run, source_id, hint)
+            return
         emit(run, output)
-    if wait and run["status"] == "failed":
-        typer.echo(f"Sync failed: {run['error']}", err=True)
+    if wait and run["status"] in ("failed", "cancelled"):
+        typer.echo(f"Sync {run['status']}: {run['error']}", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    source_id: SourceArgument,
+    tenant: TenantOption,
+    run_id: Annotated[str | None, typer.Argument(metavar="[RUN_ID]", help="The run; default: the one running.")] = None,
+    output: OutputOption = None,
+) -> None:
+    """Cancel a running sync: it stops before its commit, its staged files are removed, and the store stays as it
+    was. Prints the run once it ended."""
+    with api_for(ctx) as api:
+        path = source_path(api, tenant, source_id)
+        if run_id is None:
+            latest = api.get(f"{path}/syncs", limit=1)["items"]
+            if not latest or latest[0]["status"] != "running":
+                raise CostlakeError(f"no sync of {source_id!r} is running; nothing to cancel")
+            run_id = latest[0]["id"]
+        run = api.post(f"{path}/syncs/{run_id}/cancel")
+        run = follow(api, path, run, source_id, cancel_command(tenant, source_id, run_id))
+    emit(run, output)
 
 
 @app.command(epilog=FORMATS_EPILOG)

@@ -20,10 +20,11 @@ class ApiError(CostlakeError):
     """A 4xx/5xx answer; the message is the API's `detail` on one line, with the HTTP status only when there was a
     server to speak HTTP with (in-process, the status means nothing to the person at the terminal)."""
 
-    def __init__(self, status: int, message: str, *, over_http: bool = True) -> None:
+    def __init__(self, status: int, message: str, *, over_http: bool = True, payload: Any = None) -> None:
         super().__init__(f"{message} (HTTP {status})" if over_http else message)
         self.status = status
         self.message = message
+        self.payload = payload if isinstance(payload, dict) else None  # the answer's JSON body, e.g. a 409's run_id
 
 
 class ApiClient:
@@ -39,7 +40,7 @@ class ApiClient:
         except httpx.TransportError as error:
             raise CostlakeError(f"cannot reach the costlake server at {self._http.base_url}: {error}") from None
         if response.is_error:
-            raise ApiError(response.status_code, _detail(response), over_http=not self.local)
+            raise ApiError(response.status_code, _detail(response), over_http=not self.local, payload=_json(response))
         return response.json() if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:
@@ -53,6 +54,13 @@ class ApiClient:
 
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -15,10 +15,11 @@ import typer
 
 from costlake.catalog import open_catalog
 from costlake.catalog.tenants import create_tenant, create_token, find_tenant
-from costlake.cli.billing_sources import sources_path, wait_for_run
+from costlake.cli.billing_sources import sources_path
 from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
 from costlake.cli.output import OutputOption, emit
+from costlake.cli.runs import wait_for_run
 from costlake.errors import CostlakeError
 from costlake.settings import Settings
 

@@ -16,6 +16,8 @@ as `TenantFacts`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -30,6 +32,27 @@ AUTO = "auto"  # a format detected from the export's first file at add time
 API_FORMAT = "api"  # the format of every vendor API source (its provider names the vendor)
 EXPORT_PROVIDERS = ("aws", "gcp", "azure")  # providers whose exports are read; vendors add their own names
 MULTICLOUD = "multicloud"  # a FOCUS export holding several providers' costs (each row names its own ProviderName)
+
+
+# Who listens when a reader starts a file (the sync engine's progress); a context variable, so no reader needs a
+# parameter for it. prefetch() runs readers in a copy of the caller's context.
+_FILE_LISTENER: ContextVar[Callable[[str], None] | None] = ContextVar("costlake_file_listener", default=None)
+
+
+def file_started(uri: str) -> None:
+    """Readers call this as they start reading each file (progress: files read)."""
+    listener = _FILE_LISTENER.get()
+    if listener is not None:
+        listener(uri)
+
+
+@contextmanager
+def files_reported_to(listener: Callable[[str], None]) -> Iterator[None]:
+    token = _FILE_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _FILE_LISTENER.reset(token)
 
 
 class TenantFacts(Protocol):

@@ -22,7 +22,7 @@ from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
 from costlake.credentials import CredentialError, export_settings, resolve_credential
 from costlake.errors import CostlakeError
-from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
+from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat, files_reported_to
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import format_owning, kind_of
 from costlake.formats.vendors import Connector
@@ -35,6 +35,7 @@ from costlake.streams import prefetch
 from costlake.sync.empty import months_in, no_rows_warning
 from costlake.sync.lease import LeaseKeeper
 from costlake.sync.plan import SyncPlan, plan_sync
+from costlake.sync.progress import RunWatch, SyncCancelled
 from costlake.text import money_text
 
 log = logging.getLogger(__name__)
@@ -179,15 +180,20 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
             else:
                 assert isinstance(kind, ExportFormat)
                 read = _read_export(kind, context, source, run)
-            staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))
+            watch = RunWatch(context.catalog, run.id, files=read.files or None)
+            watch.flush(force=True)
+            with files_reported_to(watch.file_started):
+                staged = context.lake.stage(source.tenant_id, source.id, run.id, watch.batches(prefetch(read.batches)))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             initial_backfill = run.trigger == "backfill" and run.from_date is None
             warnings = read.warnings + _warnings(staged, read, loaded_before, initial_backfill)
             lease.check()
+            watch.enter("committing")
             with lake_commit_lock(
                 context.catalog, source.tenant_id, context.owner, lease=settings.lease_duration, timeout=settings.lease_duration * 5
             ):
                 lease.check()
+                watch.flush(force=True)  # a cancel asked while waiting for the lock still stops it here
                 if staged.months:
                     context.lake.replace_months(staged, sorted(staged.months))
             if staged.months:
@@ -207,7 +213,8 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
         message = str(error) if known else f"unexpected error: {type(error).__name__}: {error}"
         if not known:
             log.exception("sync %s of source %s failed", run.id, source.id)
-        outcome = RunOutcome(status="failed", files=read.files if read else 0, error=message)
+        status = "cancelled" if isinstance(error, SyncCancelled) else "failed"
+        outcome = RunOutcome(status=status, files=read.files if read else 0, error=message)
     finally:
         if read is not None:
             read.close()

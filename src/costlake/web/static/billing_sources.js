@@ -78,6 +78,7 @@
       onchange: (event) => setEnabled(source, event.target.checked, event.target),
     });
     const status = C.el("div", { class: "status-cell" }, C.statusBadge(source.last_status));
+    if (running) status.append(runProgress(source));
     return C.el("tr", { dataset: { sourceId: source.id, sourceName: source.name } },
       C.el("td", { class: "source-cell" },
         C.el("div", { class: "strong source-name", text: source.name }),
@@ -104,6 +105,44 @@
           onclick: () => toggleHistory(source) }, "History"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet", onclick: () => openForm(source) }, "Edit"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet btn-danger-text", onclick: () => openRemove(source) }, "Remove")));
+  }
+
+  // A running sync's progress from its newest run ("writing · 3/12 files · 120,000 rows · 2 months"), and a way to
+  // cancel it; refreshed with the list every 2 s while it runs.
+  function runProgress(source) {
+    const line = C.el("div", { class: "small muted run-progress", text: "starting…" });
+    const box = C.el("div", { class: "run-box" }, line);
+    C.api("GET", `${base}/${source.id}/syncs?limit=1`).then((page) => {
+      const run = page.items[0];
+      if (!run || run.status !== "running") return;
+      line.textContent = describeProgress(run.progress);
+      box.append(C.el("button", {
+        type: "button", class: "btn btn-small btn-quiet btn-danger-text", disabled: !!run.cancel_requested_at,
+        onclick: (event) => cancelRun(source, run, event.target),
+      }, run.cancel_requested_at ? "Cancelling…" : "Cancel sync"));
+    }).catch(() => { line.textContent = ""; });
+    return box;
+  }
+
+  function describeProgress(progress) {
+    if (!progress) return "starting…";
+    const parts = [progress.phase];
+    if (progress.files) parts.push(`${C.integer(progress.files_read)}/${C.integer(progress.files)} files`);
+    parts.push(`${C.integer(progress.rows)} row${progress.rows === 1 ? "" : "s"}`);
+    if (progress.months.length) parts.push(`${progress.months.length} month${progress.months.length === 1 ? "" : "s"}`);
+    return parts.join(" · ");
+  }
+
+  async function cancelRun(source, run, button) {
+    button.disabled = true;
+    try {
+      await C.api("POST", `${base}/${source.id}/syncs/${run.id}/cancel`);
+      C.toast(`Cancelling the sync of ${source.name}: it stops before it commits, and nothing changes.`);
+    } catch (error) {
+      C.toast(error.status === 409 ? `The sync of ${source.name} already ended.` : `Could not cancel: ${error.message}`,
+        error.status === 409 ? "info" : "error");
+    }
+    await load();
   }
 
   // Which secret a source holds, never its value: "credential set (stored)", "storage identity set (aws-role)".
