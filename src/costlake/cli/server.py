@@ -18,6 +18,7 @@ from costlake.catalog.tenants import create_tenant, create_token, find_tenant
 from costlake.cli.billing_sources import sources_path
 from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
+from costlake.cli.logs import configure as configure_logs
 from costlake.cli.output import OutputOption, emit
 from costlake.cli.runs import wait_for_run
 from costlake.errors import CostlakeError
@@ -29,19 +30,14 @@ PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 DEMO_TENANT = "demo"
 
 
-def _log_to_stderr() -> None:
-    # costlake's own progress at INFO; libraries (alembic, ...) only when something is wrong.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("costlake").setLevel(logging.INFO)
-
-
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from costlake.app import create_app
 
-    _log_to_stderr()
-    uvicorn.run(create_app(settings, schedule=True), host=host, port=port)
+    configure_logs(settings.log_format)
+    # uvicorn keeps the logging set up here (log_config=None); its own lines then follow COSTLAKE_LOG_FORMAT too.
+    uvicorn.run(create_app(settings, schedule=True), host=host, port=port, log_config=None)
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8080) -> None:
@@ -57,8 +53,9 @@ def worker() -> None:
     from costlake.services import Services
     from costlake.sync.scheduler import Scheduler
 
-    _log_to_stderr()
-    services = Services.open(current_settings())
+    settings = current_settings()
+    configure_logs(settings.log_format)
+    services = Services.open(settings)
     scheduler = Scheduler(services.runner)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.stop())
