@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from costlake.app import create_app
 from costlake.cli.main import app
 from costlake.months import add_months, current_month, month_of
 from costlake.settings import Settings
@@ -346,7 +348,7 @@ def test_unreachable_server_is_one_line(home: Path) -> None:
 # --- demo ------------------------------------------------------------------------------------------------------------
 
 
-def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
+def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path, settings: Settings) -> None:
     first = subprocess.run(
         [str(COSTLAKE), "demo", "--no-serve", "--output", "json"],
         check=False,
@@ -367,6 +369,9 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
 
     again = ok("demo", "--no-serve", "--output", "json")
     assert again["source_id"] == summary["source_id"] and again["token"] != summary["token"]
+    # the re-run replaced the demo token: one valid demo admin token, the one printed last
+    demo_tokens = [token for token in ok("token", "list", "--tenant", "demo") if token["name"] == "demo"]
+    assert [token["revoked_at"] is None for token in demo_tokens] == [False, True]
     assert again["billed_cost_by_month"] == summary["billed_cost_by_month"]
     assert again["native_sources"] == summary["native_sources"]
     assert set(summary["native_sources"]) == {"demo AWS CUR 2.0", "demo Azure cost details (EUR)", "demo Google Cloud billing export"}
@@ -390,3 +395,6 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
         assert source["freshness"] >= f"{(yesterday - timedelta(days=3)).isoformat()}", source
         assert source["stale"] is False, source
     assert "billed_cost_by_month" in cli("demo", "--no-serve").stdout
+    with TestClient(create_app(settings)) as client:
+        for old in (summary["token"], again["token"]):
+            assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401

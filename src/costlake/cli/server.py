@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from costlake.catalog import open_catalog
-from costlake.catalog.tenants import create_tenant, create_token, find_tenant
+from costlake.catalog import Catalog, open_catalog
+from costlake.catalog.tenants import create_tenant, create_token, find_tenant, list_tokens, revoke_token
 from costlake.cli.billing_sources import sources_path
 from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
@@ -28,6 +28,7 @@ HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 
 DEMO_TENANT = "demo"
+DEMO_TOKEN_NAME = "demo"
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -66,6 +67,16 @@ def worker() -> None:
         services.close()
 
 
+def _replace_demo_token(catalog: Catalog, tenant_id: str) -> str:
+    """A new demo admin token, the previous ones revoked: only the token printed last works, however often the demo
+    runs (a token's secret is kept only as a hash, so an old one cannot be shown again to be reused)."""
+    for old in list_tokens(catalog, tenant_id):
+        if old.name == DEMO_TOKEN_NAME and old.revoked_at is None:
+            revoke_token(catalog, old.id)
+    _, token = create_token(catalog, tenant_id, "admin", name=DEMO_TOKEN_NAME)
+    return token
+
+
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do everything but serving, then exit.")] = False,
     port: PortOption = 8080,
@@ -73,7 +84,8 @@ def demo(
 ) -> None:
     """Try costlake on generated data, then serve it. Safe to run again.
 
-    Creates a tenant `demo` and an admin token, writes four exports under the home (a FOCUS export holding AWS,
+    Creates a tenant `demo` and an admin token (a re-run replaces it: only the last token printed works), writes
+    four exports under the home (a FOCUS export holding AWS,
     Azure and Google Cloud costs, and native AWS CUR 2.0, Azure and GCP exports), each covering the same 4 months
     up to yesterday, registers each as a billing source, syncs them, prints what was loaded, then serves the API
     and console on http://127.0.0.1:PORT.
@@ -84,7 +96,7 @@ def demo(
     catalog = open_catalog(settings)
     try:
         tenant = find_tenant(catalog, DEMO_TENANT) or create_tenant(catalog, DEMO_TENANT)
-        _, token = create_token(catalog, tenant.id, "admin", name="demo")
+        token = _replace_demo_token(catalog, tenant.id)
     finally:
         catalog.close()
 
