@@ -946,3 +946,51 @@ def test_a_running_sync_shows_its_progress_in_its_row_and_can_be_cancelled(page:
         run = finished(api, f"{base}/{source['id']}")
         api.delete(f"{base}/{source['id']}")
     assert run["status"] == "cancelled" and run["row_count"] in (None, 0)
+
+
+def test_explorer_totals_picker_amounts_period_order_and_narrow_controls(page: Any, console_server: ConsoleServer) -> None:
+    sign_in(page, console_server.admin_token)
+    wait_ready(page)
+
+    # One total row per currency in the table's footer, each visible: stacked, not pinned to one spot.
+    page.select_option("#group-1", "ResourceId")  # many rows: the table scrolls and the footer sticks
+    wait_ready(page)
+    footer = page.locator("#cost-table tfoot tr.total-row")
+    assert footer.count() == 2
+    boxes = [footer.nth(index).bounding_box() for index in range(2)]
+    assert boxes[0]["y"] + boxes[0]["height"] <= boxes[1]["y"] + 1, boxes
+    scroller = page.locator(".table-scroll").bounding_box()
+    assert all(scroller["y"] <= box["y"] and box["y"] + box["height"] <= scroller["y"] + scroller["height"] + 1 for box in boxes)
+
+    # The filter picker's amounts are the costs in the selected date range.
+    start, end = body_from_url(page.url)["start"], body_from_url(page.url)["end"]
+    with page.expect_request(re.compile(r"/costs/dimension-values\?")) as asked:
+        page.click("#add-filter")
+        page.select_option("#filter-dimension", "ServiceName")
+    query = parse_qs(urlsplit(asked.value.url).query)
+    assert query["start"] == [start] and query["end"] == [end] and query["time_basis"] == ["charge"]
+    with console_server.api() as api:
+        ranged = api.get(f"/api/v1/tenants/{console_server.tenant_id}/costs/dimension-values",
+                         params={"dimension": "ServiceName", "start": start, "end": end}).json()["values"][0]
+    option = page.locator(f'#filter-values input[value="{ranged["value"]}"]').locator("xpath=..")
+    currency, amount = next(iter(ranged["costs"].items()))
+    expect(option.locator(".value-cost")).to_contain_text(money_text(amount, currency))
+    page.keyboard.press("Escape")
+
+    # "By period" lists the rows in date order.
+    page.select_option("#group-1", "ServiceName")
+    wait_ready(page)
+    page.click('#table-view button[data-view="rows"]')
+    periods = page.eval_on_selector_all("#cost-table tbody td[data-period]", "cells => cells.map(c => c.dataset.period)")
+    assert periods and periods == sorted(periods), periods[:10]
+    assert parse_qs(urlsplit(page.url).query)["sort"] == ["period"]
+
+    # At 800 px the three group-by selects keep a readable width.
+    page.set_viewport_size({"width": 800, "height": 800})
+    for width in (800, 950, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        sizes = page.eval_on_selector_all(
+            ".group-select", "selects => selects.map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])"
+        )
+        range_height = page.locator("#range-preset").bounding_box()["height"]
+        assert len(sizes) == 3 and all(w >= 150 and h >= range_height - 1 for w, h in sizes), (width, sizes, range_height)

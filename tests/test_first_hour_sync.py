@@ -3,6 +3,7 @@ load it; data health does not call a source healthy whose newest rows are old.""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from conftest import auth, sync_and_wait
 from costlake.months import add_months, current_month
 from costlake.sync.empty import month_ranges
 from focus_files import focus_row, write_csv
+from test_costs_api import loaded  # noqa: F401
+from test_costs_api import query as cost_query
 
 NOW = current_month()
 
@@ -107,3 +110,22 @@ def test_rows_are_due_within_40_days_of_their_month_end() -> None:
     assert "2026-10" in (stale_reason(source, "2026-10", hour, now.replace(day=11, hour=1)) or "")
     metadata = BillingSource(provider="gcp", format="gcp-cud-metadata", last_success_at=now)
     assert stale_reason(metadata, None, hour, now) is None  # commitments: no cost rows expected
+
+
+def test_dimension_values_count_only_the_costs_in_the_given_range(client, loaded):  # type: ignore[no-untyped-def]
+    acme, *_ = loaded
+    start, end = f"{NOW}-01", f"{add_months(NOW, 1)}-01"
+    path = "/api/v1/tenants/acme/costs/dimension-values"
+    ranged = client.get(path, headers=auth(acme.member), params={"dimension": "ServiceName", "start": start, "end": end, "limit": 500})
+    assert ranged.status_code == 200, ranged.text
+    expected = cost_query(client, acme.member, group_by=["ServiceName"], granularity="none", start=start, end=end)
+    by_service: dict[str, dict[str, Decimal]] = {}
+    for row in expected["rows"]:
+        by_service.setdefault(row["ServiceName"], {})[row["currency"]] = Decimal(row["cost"])
+    assert {v["value"]: {c: Decimal(a) for c, a in v["costs"].items()} for v in ranged.json()["values"]} == by_service
+    whole = client.get(path, headers=auth(acme.member), params={"dimension": "ServiceName", "limit": 500}).json()["values"]
+    assert whole != ranged.json()["values"]  # three months, not one
+    lonely = client.get(path, headers=auth(acme.member), params={"dimension": "ServiceName", "start": start})
+    assert lonely.status_code == 422 and "together" in lonely.text
+    backwards = client.get(path, headers=auth(acme.member), params={"dimension": "ServiceName", "start": end, "end": start})
+    assert backwards.status_code == 422
