@@ -108,3 +108,13 @@ def test_sync_wait_follows_a_run_already_going(tenant, big_export, operator_clie
     operator_client.post(f"/api/v1/tenants/acme/billing-sources/{source['id']}/sync")
     refused = cli("billing-source", "sync", "--tenant", "acme", "big")
     assert refused.exit_code == 1 and "already running" in refused.stderr
+
+
+def test_the_progress_line_says_phase_files_rows_and_months() -> None:
+    from costlake.cli.runs import describe
+
+    assert describe({"progress": None}) == "starting · 0 rows"
+    running = {"progress": {"phase": "writing", "files": 12, "files_read": 3, "rows": 120_000, "months": ["2026-10", "2026-11"]}}
+    assert describe(running) == "writing · 3/12 files · 120,000 rows · 2 months"
+    vendor = {"progress": {"phase": "reading", "files": None, "files_read": 0, "rows": 1, "months": ["2026-12"]}}
+    assert describe(vendor) == "reading · 1 row · 1 month"

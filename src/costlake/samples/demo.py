@@ -4,6 +4,7 @@ ends yesterday, like a real export a day behind: the current month holds the day
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ def write_demo_exports(folder: Path, today: date) -> list[DemoExport]:
         folder / "aws-cur2-export", end_month=end_month, months=MONTHS, rows_per_month=CUR_ROWS_PER_MONTH, through=today
     )
     azure_root = folder / "azure-export"
+    shutil.rmtree(azure_root, ignore_errors=True)  # its months are written one by one: no run of an earlier demo stays
     for index in range(MONTHS):
         # A month-to-date export re-run daily: the oldest month keeps its superseded runs, as Cost Management leaves them.
         month = date.fromisoformat(f"{add_months(first, index)}-01")
