@@ -235,6 +235,7 @@ def update_source(
     if "format" in changes or "options" in changes:
         _check_format_options(changes.get("format", source.format), changes.get("options", source.options))
     if "format" in changes and changes["format"] != AUTO:
+        _check_provider(source.provider, changes["format"])
         check_format(files, reading, changes["format"])
     return source_rows.update_source(catalog, tenant.id, source_id, changes)
 

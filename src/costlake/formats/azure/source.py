@@ -151,9 +151,20 @@ def check_azure_files(files: list[StoredFile], settings: Settings, options: Mapp
     """A file nothing names the dataset of (no manifest type, neither word in its path, no option) fails at add time
     when it holds reservation or savings-plan rows; without them its actual and amortized costs are the same, so it
     is read as the actual dataset, and the source's options say so."""
+    manifests: dict[str, Manifest | None] = {}
+
+    def told(file: StoredFile) -> str | None:
+        # The path or the option first: a run folder's manifest is read only when neither says (one read per folder).
+        dataset = told_dataset(file, None, options)
+        if dataset is None:
+            folder = file.uri.rsplit("/", 1)[0]
+            if folder not in manifests:
+                manifests[folder] = sibling_manifest(file, settings)
+            dataset = told_dataset(file, manifests[folder], options)
+        return dataset
+
     try:
-        manifests = {folder: sibling_manifest(file, settings) for folder, file in {f.uri.rsplit("/", 1)[0]: f for f in files}.items()}
-        undecided = [file for file in files if told_dataset(file, manifests[file.uri.rsplit("/", 1)[0]], options) is None]
+        undecided = [file for file in files if told(file) is None]
     except ConversionError as error:
         raise InvalidInput("options", str(error)) from None
     if not undecided:
