@@ -63,6 +63,7 @@ def test_ctrl_c_in_local_mode_cancels_cleanly(tenant, big_export, operator_clien
     code, _, stderr = _interrupt(process)
     assert code == 130, stderr
     assert "cancelling… cancelled, nothing changed" in stderr, stderr
+    assert "sync ended" not in stderr  # the server-side log lines are not the terminal's
     ended = wait_for_run(operator_client, "acme", source["id"], run["id"])
     assert ended["status"] == "cancelled"
     assert billed_by_month(settings, tenant["id"]) == {}  # the store is as it was: empty

@@ -13,6 +13,9 @@ from costlake.catalog.models import BillingSource, SyncRun
 from costlake.sync.empty import month_ranges
 
 log = logging.getLogger("costlake.sync")
+# Shown where the process set logging up (serve, worker); elsewhere (the CLI running a sync in-process, which prints
+# the run itself) nothing, rather than Python's last-resort printing of warnings onto the person's terminal.
+log.addHandler(logging.NullHandler())
 
 
 def _facts(source: BillingSource, run: SyncRun) -> dict[str, object]:
