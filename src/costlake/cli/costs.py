@@ -49,15 +49,15 @@ def _filter(text: str) -> dict[str, Any]:
 def query(
     ctx: typer.Context,
     tenant: TenantOption,
-    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (default: two months ago).")] = None,
-    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day after the last (exclusive).")] = None,
-    group_by: Annotated[list[str] | None, typer.Option(help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day (default: two months ago).")] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Day after the last (exclusive).")] = None,
+    group_by: Annotated[list[str] | None, typer.Option(metavar="DIMENSION", help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
     granularity: Annotated[str, typer.Option(help="day, week, month or none.")] = "month",
     metric: Annotated[str, typer.Option(help="EffectiveCost, BilledCost, ListCost or ContractedCost.")] = "EffectiveCost",
     time_basis: Annotated[str, typer.Option(help="charge (ChargePeriodStart) or billing (billing month).")] = "charge",
     filter_: Annotated[
         list[str] | None,
-        typer.Option("--filter", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
+        typer.Option("--filter", metavar="FILTER", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
     ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
     output: Annotated[

@@ -87,6 +87,7 @@ def update_tenant(
     allow_uri_prefix: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="URI",
             help="A URI prefix (e.g. s3://bucket/prefix) under which the tenant's own API calls may use the server's "
             "cloud credentials. Repeatable; the list becomes exactly the prefixes given (none clears it).",
         ),
