@@ -11,6 +11,7 @@ from conftest import auth, sync_and_wait
 from focus_files import focus_row, write_csv
 
 SOURCE_FIELDS = {
+    "notices",
     "id", "name", "provider", "format", "source_uri", "region", "window_months", "enabled", "options", "credential", "storage_credential",
     "created_at", "updated_at", "last_status", "last_synced_at", "last_row_count", "last_error",
 }

@@ -12,20 +12,24 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from costlake.app import create_app
 from costlake.cli.main import app
-from costlake.months import add_months, current_month
+from costlake.months import add_months, current_month, month_of
 from costlake.settings import Settings
 from costlake_server import COSTLAKE, free_port, serving
 from focus_files import focus_row, write_csv
 
 SOURCE_FIELDS = {
+    "notices",
     "id",
     "name",
     "provider",
@@ -344,7 +348,7 @@ def test_unreachable_server_is_one_line(home: Path) -> None:
 # --- demo ------------------------------------------------------------------------------------------------------------
 
 
-def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
+def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path, settings: Settings) -> None:
     first = subprocess.run(
         [str(COSTLAKE), "demo", "--no-serve", "--output", "json"],
         check=False,
@@ -356,8 +360,10 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
     summary = json.loads(first.stdout)
     assert summary["tenant"] == "demo" and summary["token"].startswith("clk_") and summary["url"] is None
     assert summary["status"] in ("succeeded", "warning")
-    assert len(summary["months"]) == 4 and summary["months"][-1] == current_month()
-    assert summary["row_count"] == 4 * 3000
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert len(summary["months"]) == 4 and summary["months"][-1] == month_of(yesterday)
+    # whole months of 3000 rows, and the days so far of the last one
+    assert 3 * 3000 < summary["row_count"] <= 4 * 3000
     assert set(summary["billed_cost_by_month"]) == set(summary["months"])
     assert (home / "demo" / "focus-export").is_dir()
     usage = summary["usage"]
@@ -372,11 +378,35 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path) -> None:
     deploys = ok("event", "list", "--tenant", "demo", "--category", "deploy", "--output", "json")
     assert len(deploys) >= 4 and all(event["labels"]["environment"] == "production" for event in deploys)
     assert again["source_id"] == summary["source_id"] and again["token"] != summary["token"]
+    # the re-run replaced the demo token: one valid demo admin token, the one printed last
+    demo_tokens = [token for token in ok("token", "list", "--tenant", "demo") if token["name"] == "demo"]
+    assert [token["revoked_at"] is None for token in demo_tokens] == [False, True]
     assert again["billed_cost_by_month"] == summary["billed_cost_by_month"]
     assert again["native_sources"] == summary["native_sources"]
-    assert set(summary["native_sources"]) == {"demo aws cur 2.0", "demo azure cost details", "demo gcp billing export"}
+    assert set(summary["native_sources"]) == {"demo AWS CUR 2.0", "demo Azure cost details (EUR)", "demo Google Cloud billing export"}
     assert all(native["status"] in ("succeeded", "warning") for native in summary["native_sources"].values())
     # re-running reuses the sources: one per export, never duplicated
-    names = [source["name"] for source in ok("billing-source", "list", "--tenant", "demo")]
-    assert sorted(names) == sorted(["demo focus export", *summary["native_sources"]])
-    assert "billed_cost_by_month" in cli("demo", "--no-serve").stdout  # a table by default
+    sources = ok("billing-source", "list", "--tenant", "demo")
+    assert sorted(source["name"] for source in sources) == sorted(["demo FOCUS export: AWS, Azure and Google Cloud", *summary["native_sources"]])
+    # the FOCUS export holds several clouds' costs, and says so
+    assert next(source for source in sources if source["id"] == summary["source_id"])["provider"] == "multicloud"
+    providers = ok("costs", "query", "--tenant", "demo", "--group-by", "ProviderName", "--granularity", "none",
+                   "--start", f"{summary['months'][0]}-01")
+    focus_only = ok("costs", "query", "--tenant", "demo", "--group-by", "ProviderName", "--granularity", "none",
+                    "--start", f"{summary['months'][0]}-01", "--filter", f"source={summary['source_id']}")
+    assert {row["ProviderName"] for row in focus_only["rows"]} == {"AWS", "Microsoft", "Google Cloud"}
+    assert providers["rows"]
+    # every demo source covers the same months and ends yesterday: nothing dated today or later
+    health = ok("data-health", "--tenant", "demo")
+    assert {tuple(m["month"] for m in source["months"]) for source in health["sources"]} == {tuple(summary["months"])}
+    for source in health["sources"]:
+        assert source["freshness"] <= f"{datetime.now(UTC).date().isoformat()}T00:00:00Z", source
+        assert source["stale"] is False, source
+    # the dense exports (FOCUS, CUR) have rows up to yesterday's last hour; the small Azure and GCP samples have a
+    # handful of dated charges per month
+    dense = [source for source in health["sources"] if source["format"] in ("focus", "aws-cur2")]
+    assert len(dense) == 2 and all(source["freshness"] >= f"{yesterday.isoformat()}T12:00:00Z" for source in dense), dense
+    assert "billed_cost_by_month" in cli("demo", "--no-serve").stdout
+    with TestClient(create_app(settings)) as client:
+        for old in (summary["token"], again["token"]):
+            assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401

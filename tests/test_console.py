@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import re
+import time
 from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from fixtures_browser import _run as run_costlake
 from focus_files import focus_row, write_csv
 
 SYMBOLS = {"USD": "$", "EUR": "€"}
+DEMO_FOCUS = "demo FOCUS export: AWS, Azure and Google Cloud"
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -576,7 +578,7 @@ def test_admin_adds_edits_syncs_and_removes_a_source(
         assert api.get(f"{base}/{created['id']}").status_code == 404
         assert api.delete(f"{base}/{broken['id']}").status_code == 204
         names = [s["name"] for s in api.get(base).json()]
-        assert "demo focus export" in names and all(name.startswith("demo ") for name in names)
+        assert DEMO_FOCUS in names and all(name.startswith("demo ") for name in names)
 
 
 def test_member_sees_data_health_but_no_billing_sources(page: Any, console_server: ConsoleServer) -> None:
@@ -598,9 +600,9 @@ def test_member_sees_data_health_but_no_billing_sources(page: Any, console_serve
     page.wait_for_selector("#health[data-state=ready]")
     with console_server.api(console_server.member_token) as api:
         health = api.get(f"/api/v1/tenants/{console_server.tenant_id}/data-health").json()
-    (source,) = [entry for entry in health["sources"] if entry["name"] == "demo focus export"]
+    (source,) = [entry for entry in health["sources"] if entry["name"] == DEMO_FOCUS]
     card = page.locator(f'.health-card[data-source-id="{source["id"]}"]')
-    assert card.locator("h2").inner_text() == "demo focus export"
+    assert card.locator("h2").inner_text() == DEMO_FOCUS
     assert card.locator(".badge-succeeded").count() >= 1 and card.locator(".badge-stale").count() == 0
     for month in source["months"]:
         row = card.locator(f'tr[data-month="{month["month"]}"]')
@@ -850,3 +852,145 @@ class TestSecretsInTheConsole:
         assert forbidden.status_code == 403 and page.inner_text("#error-source_uri") == forbidden.json()["detail"]
         page.click("#source-cancel")
         self.assert_secret_gone(page, sas, requests)
+
+
+# --- a newcomer's first hour (issue 10) -----------------------------------------------------------------------------
+
+
+FIRST_HOUR_NOW = current_month()
+
+
+def finished(api: Any, path: str) -> dict[str, Any]:
+    """The source's newest run, once it ended."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run = api.get(f"{path}/syncs?limit=1").json()["items"][0]
+        if run["status"] != "running":
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"the newest run of {path} is still running")
+
+
+def test_adding_an_old_export_with_a_from_date_loads_it_and_sync_from_reloads(page: Any, console_server: ConsoleServer) -> None:
+    oldest, newest = add_months(FIRST_HOUR_NOW, -20), add_months(FIRST_HOUR_NOW, -19)
+    export = console_server.exports / "old-sample"
+    write_csv(export / "a.csv", [focus_row(oldest, "10"), focus_row(newest, "20")])
+    base = f"/api/v1/tenants/{console_server.tenant_id}/billing-sources"
+
+    sign_in(page, console_server.admin_token, "/console/billing-sources")
+    page.wait_for_selector("#sources[data-state=ready]")
+    page.click("#add-source")
+    page.select_option("#source-provider", "aws")
+    page.fill("#source-uri", f"{export}/*.csv")
+    page.fill("#source-name", "old sample")
+    page.fill("#source-from", f"{oldest}-01")
+    page.click("#source-save")
+    row = page.locator('#sources-table tr[data-source-name="old sample"]')
+    row.locator(".badge-succeeded").wait_for(timeout=60_000)
+    with console_server.api() as api:
+        created = next(s for s in api.get(base).json() if s["name"] == "old sample")
+        (run,) = api.get(f"{base}/{created['id']}/syncs").json()["items"]
+    assert run["from"] == f"{oldest}-01" and run["months"] == [oldest, newest] and run["row_count"] == 2
+
+    # Sync from…: a date in the future is refused next to the field, a past one starts a run from it
+    row.get_by_role("button", name="Sync from…").click()
+    page.fill("#sync-from", f"{add_months(FIRST_HOUR_NOW, 2)}-01")
+    page.click("#sync-start")
+    page.wait_for_selector("#error-sync-from:not([hidden])")
+    assert "future" in page.inner_text("#error-sync-from")
+    page.fill("#sync-from", f"{newest}-01")
+    page.click("#sync-start")
+    page.locator("#sync-dialog").wait_for(state="hidden")
+    with console_server.api() as api:
+        latest = finished(api, f"{base}/{created['id']}")
+        api.delete(f"{base}/{created['id']}")
+    assert latest["from"] == f"{newest}-01" and latest["months"] == [newest]
+
+
+def test_data_health_says_why_an_old_export_is_stale(page: Any, console_server: ConsoleServer) -> None:
+    old = add_months(FIRST_HOUR_NOW, -30)
+    export = console_server.exports / "very-old"
+    write_csv(export / "a.csv", [focus_row(old, "5")])
+    base = f"/api/v1/tenants/{console_server.tenant_id}/billing-sources"
+    with console_server.api() as api:
+        source = api.post(base, json={"provider": "aws", "source_uri": str(export), "name": "very old", "enabled": False}).json()
+        api.post(f"{base}/{source['id']}/sync", json={"from": f"{old}-01"})
+        finished(api, f"{base}/{source['id']}")
+    sign_in(page, console_server.member_token, "/console/data-health")
+    page.wait_for_selector("#health[data-state=ready]")
+    card = page.locator(f'.health-card[data-source-id="{source["id"]}"]')
+    card.locator(".badge-stale").wait_for()
+    assert f"newest billing month with rows is {old}" in card.locator(".stale-reason").inner_text()
+    with console_server.api() as api:
+        api.delete(f"{base}/{source['id']}")
+
+
+def test_a_running_sync_shows_its_progress_in_its_row_and_can_be_cancelled(page: Any, console_server: ConsoleServer) -> None:
+    from costlake.samples.generator import generate_focus_export
+
+    export = console_server.exports / "big"
+    generate_focus_export(export, end_month=date.fromisoformat(f"{FIRST_HOUR_NOW}-01"), months=3, rows_per_month=200_000,
+                          rows_per_file=50_000)
+    base = f"/api/v1/tenants/{console_server.tenant_id}/billing-sources"
+    with console_server.api() as api:
+        source = api.post(base, json={"provider": "aws", "source_uri": str(export), "name": "big one", "enabled": False}).json()
+    with console_server.api() as api:
+        api.post(f"{base}/{source['id']}/sync")
+    sign_in(page, console_server.admin_token, "/console/billing-sources")
+    page.wait_for_selector("#sources[data-state=ready]")
+    row = page.locator('#sources-table tr[data-source-name="big one"]')
+    expect(row.locator(".run-progress")).to_contain_text(re.compile(r"writing · \d+/12 files · [\d,]+ rows"), timeout=60_000)
+    row.get_by_role("button", name="Cancel sync").click()
+    row.locator(".badge-cancelled").wait_for(timeout=60_000)
+    with console_server.api() as api:
+        run = finished(api, f"{base}/{source['id']}")
+        api.delete(f"{base}/{source['id']}")
+    assert run["status"] == "cancelled" and run["row_count"] in (None, 0)
+
+
+def test_explorer_totals_picker_amounts_period_order_and_narrow_controls(page: Any, console_server: ConsoleServer) -> None:
+    sign_in(page, console_server.admin_token)
+    wait_ready(page)
+
+    # One total row per currency in the table's footer, each visible: stacked, not pinned to one spot.
+    page.select_option("#group-1", "ResourceId")  # many rows: the table scrolls and the footer sticks
+    wait_ready(page)
+    footer = page.locator("#cost-table tfoot tr.total-row")
+    assert footer.count() == 2
+    boxes = [footer.nth(index).bounding_box() for index in range(2)]
+    assert boxes[0]["y"] + boxes[0]["height"] <= boxes[1]["y"] + 1, boxes
+    scroller = page.locator(".table-scroll").bounding_box()
+    assert all(scroller["y"] <= box["y"] and box["y"] + box["height"] <= scroller["y"] + scroller["height"] + 1 for box in boxes)
+
+    # The filter picker's amounts are the costs in the selected date range.
+    start, end = body_from_url(page.url)["start"], body_from_url(page.url)["end"]
+    with page.expect_request(re.compile(r"/costs/dimension-values\?")) as asked:
+        page.click("#add-filter")
+        page.select_option("#filter-dimension", "ServiceName")
+    query = parse_qs(urlsplit(asked.value.url).query)
+    assert query["start"] == [start] and query["end"] == [end] and query["time_basis"] == ["charge"]
+    with console_server.api() as api:
+        ranged = api.get(f"/api/v1/tenants/{console_server.tenant_id}/costs/dimension-values",
+                         params={"dimension": "ServiceName", "start": start, "end": end}).json()["values"][0]
+    option = page.locator(f'#filter-values input[value="{ranged["value"]}"]').locator("xpath=..")
+    currency, amount = next(iter(ranged["costs"].items()))
+    expect(option.locator(".value-cost")).to_contain_text(money_text(amount, currency))
+    page.keyboard.press("Escape")
+
+    # "By period" lists the rows in date order.
+    page.select_option("#group-1", "ServiceName")
+    wait_ready(page)
+    page.click('#table-view button[data-view="rows"]')
+    periods = page.eval_on_selector_all("#cost-table tbody td[data-period]", "cells => cells.map(c => c.dataset.period)")
+    assert periods and periods == sorted(periods), periods[:10]
+    assert parse_qs(urlsplit(page.url).query)["sort"] == ["period"]
+
+    # At 800 px the three group-by selects keep a readable width.
+    page.set_viewport_size({"width": 800, "height": 800})
+    for width in (800, 950, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        sizes = page.eval_on_selector_all(
+            ".group-select", "selects => selects.map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])"
+        )
+        range_height = page.locator("#range-preset").bounding_box()["height"]
+        assert len(sizes) == 3 and all(w >= 150 and h >= range_height - 1 for w, h in sizes), (width, sizes, range_height)

@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     allowed_local_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     lease_duration: timedelta = Field(default=timedelta(minutes=2), description="How long a sync lease lives without a heartbeat.")
     scheduler_tick: timedelta = Field(default=timedelta(seconds=15))
+    log_format: Literal["text", "json"] = Field(default="text", description="serve/worker logs: text lines or JSON objects.")
     secret_key: SecretStr | None = Field(default=None, description="Encrypts stored secrets; default: <home>/secret.key.")
     # Vendor API hosts. Only the operator sets them (tests point them at local fakes); tenants never can.
     anthropic_base_url: str = "https://api.anthropic.com"

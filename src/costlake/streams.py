@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,7 +30,9 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
             buffer.put(error)
 
-    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    # The producer runs in a copy of the caller's context: context variables the caller set (e.g. who listens to
+    # a reader's progress) hold there too.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="prefetch", daemon=True)
     thread.start()
     try:
         while True:

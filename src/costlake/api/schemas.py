@@ -133,19 +133,35 @@ class SourceOut(BaseModel):
     last_synced_at: UtcDatetime | None
     last_row_count: int | None
     last_error: str | None
+    notices: list[str] = Field(
+        default_factory=list,
+        description="Only when a source is created: what the add-time checks decided, e.g. how a file is read",
+    )
 
     @classmethod
-    def of(cls, source: BillingSource) -> SourceOut:
-        fields = {name: getattr(source, name) for name in cls.model_fields}
+    def of(cls, source: BillingSource, notices: list[str] | None = None) -> SourceOut:
+        fields = {name: getattr(source, name) for name in cls.model_fields if name != "notices"}
         fields["credential"] = credential_view(source.credential)
         fields["storage_credential"] = credential_view(source.storage_credential)
-        return cls.model_validate(fields)
+        return cls.model_validate({**fields, "notices": notices or []})
 
 
 class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_date: date | None = Field(default=None, alias="from")
+
+
+class RunProgressOut(BaseModel):
+    """How far a running sync got; written about once a second by the worker running it."""
+
+    phase: Literal["reading", "writing", "committing"] = Field(
+        description="reading: listing and converting; writing: rows converted and staged; committing: the Delta commit"
+    )
+    files: int | None = Field(description="Files this sync reads (exports); null for vendor APIs")
+    files_read: int = Field(description="Files started so far")
+    rows: int
+    months: list[str] = Field(description="Billing months seen so far")
 
 
 class RunOut(BaseModel):
@@ -164,6 +180,8 @@ class RunOut(BaseModel):
     files: int | None
     error: str | None
     warnings: list[str]
+    progress: RunProgressOut | None = Field(description="While running, how far it got; once ended, its last state")
+    cancel_requested_at: UtcDatetime | None = Field(description="When a cancel was asked; the run then ends as cancelled")
 
     @classmethod
     def of(cls, run: SyncRun) -> RunOut:
@@ -307,6 +325,9 @@ class SourceHealthOut(BaseModel):
     last_error: str | None
     freshness: str | None = Field(description="Latest ChargePeriodEnd in the store for this source")
     stale: bool
+    stale_reason: str | None = Field(
+        description="Why the source is stale: no success yet, none for two sync intervals, no rows, or only old months"
+    )
     months: list[MonthHealthOut]
 
 

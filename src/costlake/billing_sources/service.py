@@ -18,8 +18,8 @@ from costlake.credentials import export_settings, store_credential, store_storag
 from costlake.credentials.secret import CredentialError
 from costlake.credentials.stored import tenant_external_id
 from costlake.errors import Conflict, InvalidInput
-from costlake.formats.contract import API_FORMAT, AUTO
-from costlake.formats.detection import detect_format
+from costlake.formats.contract import API_FORMAT, AUTO, ExportFormat
+from costlake.formats.detection import check_format, detect_format
 from costlake.formats.registry import VENDORS, kind_of
 from costlake.formats.vendors import Connector
 from costlake.hooks import DEFAULT_HANDLERS, Handler, SourceRemoved, publish
@@ -59,6 +59,39 @@ def _unique_name(catalog: Catalog, tenant_id: str, wanted: str) -> str:
 def _resolve_format(wanted: str, files: list[StoredFile], settings: Settings) -> str:
     """`auto` becomes the detected format when the export could be listed; otherwise the first sync detects it."""
     return detect_format(files, settings) if wanted == AUTO and files else wanted
+
+
+@dataclass(frozen=True)
+class Added:
+    """A new source, and what the add-time checks decided for it in words (e.g. an Azure file read as actual)."""
+
+    source: BillingSource
+    notices: list[str]
+
+
+def _check_files(wanted: str, source_format: str, files: list[StoredFile], settings: Settings, options: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """What would fail the first sync fails now: a named format that the files are not, or what the format's own
+    look at the files finds. Returns the options to store and the notices."""
+    if not files or source_format == AUTO:
+        return options, []
+    if wanted != AUTO:
+        check_format(files, settings, source_format)
+    kind = kind_of("", source_format)
+    if not isinstance(kind, ExportFormat) or kind.check_files is None:
+        return options, []
+    checked = kind.check_files(files, settings, options)
+    return checked.options, checked.notes
+
+
+def _check_provider(provider: str, source_format: str) -> None:
+    """A format names the providers whose exports it is (e.g. only FOCUS exports hold several clouds)."""
+    if source_format == AUTO:
+        return
+    kind = kind_of(provider, source_format)
+    if provider not in kind.providers:
+        raise InvalidInput(
+            "provider", f"format {source_format} is read for provider {', '.join(kind.providers)}, not {provider}"
+        )
 
 
 def _check_format_options(source_format: str, options: dict[str, str]) -> None:
@@ -119,7 +152,8 @@ def _credential(connector: Connector, spec: dict[str, Any] | None, settings: Set
 
 def create_source(
     catalog: Catalog, settings: Settings, tenant: Tenant, caller: Caller, fields: dict[str, Any], *, validate: bool
-) -> BillingSource:
+) -> Added:
+    notices: list[str] = []
     connector = VENDORS.get(fields["provider"])
     if connector is not None:
         fields = _vendor_fields(connector, fields)
@@ -138,11 +172,13 @@ def create_source(
         reading = export_settings(settings, fields["storage_credential"])
         location, files = check_export(fields["source_uri"], tenant, reading, operator=caller.operator, probe=validate)
         source_format = _resolve_format(fields.get("format") or AUTO, files, reading)
+        _check_provider(fields["provider"], source_format)
         _check_format_options(source_format, fields.get("options") or {})
+        options, notices = _check_files(fields.get("format") or AUTO, source_format, files, reading, fields.get("options") or {})
         name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
-        fields = {**fields, "source_uri": location.uri, "format": source_format}
+        fields = {**fields, "source_uri": location.uri, "format": source_format, "options": options}
     source = BillingSource(tenant_id=tenant.id, **{**fields, "name": name})
-    return source_rows.insert_source(catalog, source)
+    return Added(source_rows.insert_source(catalog, source), notices)
 
 
 def update_source(
@@ -184,7 +220,8 @@ def update_source(
     reading = export_settings(settings, changes.get("storage_credential", source.storage_credential))
     uri = changes.get("source_uri", source.source_uri)
     files: list[StoredFile] = []
-    if "source_uri" in changes or "storage_credential" in changes or changes.get("format") == AUTO:
+    new_format = "format" in changes and changes["format"] != source.format
+    if "source_uri" in changes or "storage_credential" in changes or changes.get("format") == AUTO or (new_format and validate):
         location, files = check_export(uri, tenant, reading, operator=caller.operator, probe=validate)
         if location.uri != source.source_uri:
             changes["source_uri"] = location.uri
@@ -197,6 +234,9 @@ def update_source(
         changes["needs_backfill"] = True
     if "format" in changes or "options" in changes:
         _check_format_options(changes.get("format", source.format), changes.get("options", source.options))
+    if "format" in changes and changes["format"] != AUTO:
+        _check_provider(source.provider, changes["format"])
+        check_format(files, reading, changes["format"])
     return source_rows.update_source(catalog, tenant.id, source_id, changes)
 
 

@@ -133,6 +133,9 @@ class SyncRun(Base):
     warnings: Mapped[list[str]] = mapped_column(default=list)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
+    # While running: {"phase", "files", "files_read", "rows", "months"} (costlake.sync.progress); kept once ended.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    cancel_requested_at: Mapped[datetime | None]  # set by a cancel request; the run stops before it commits
 
 
 class Commitment(Base):

@@ -82,7 +82,7 @@ def renew_lease(catalog: Catalog, run_id: str, owner: str, lease: timedelta) -> 
 
 @dataclass
 class RunOutcome:
-    status: str  # "succeeded" | "warning" | "failed"
+    status: str  # "succeeded" | "warning" | "failed" | "cancelled"
     months: list[str] = field(default_factory=list)
     row_count: int = 0
     billed_cost_by_month: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -105,7 +105,7 @@ def finish_run(catalog: Catalog, run_id: str, outcome: RunOutcome) -> SyncRun:
         if source is not None:
             source.last_status = outcome.status
             source.last_synced_at = now
-            if outcome.status == "failed":
+            if outcome.status in ("failed", "cancelled"):
                 source.last_error = outcome.error
             else:
                 source.last_error = "; ".join(outcome.warnings) or None

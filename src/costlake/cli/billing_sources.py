@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from costlake.cli.client import ApiClient, api_for
+from costlake.cli.client import ApiClient, ApiError, api_for
 from costlake.cli.common import TenantOption
-from costlake.cli.output import Output, OutputOption, emit, stderr
+from costlake.cli.output import Output, OutputOption, emit
+from costlake.cli.runs import cancel_command, follow
 from costlake.errors import CostlakeError
+from costlake.formats.contract import API_FORMAT, AUTO
+from costlake.formats.registry import FORMATS, KNOWN_PROVIDERS, METADATA_FORMATS
 
 app = typer.Typer(help="Billing sources of a tenant: the exports costlake syncs into the store.", no_args_is_help=True)
 
@@ -32,7 +33,6 @@ SOURCE_COLUMNS = (
     "last_row_count",
 )
 RUN_COLUMNS = ("id", "status", "trigger", "started_at", "finished_at", "months", "row_count", "files", "error")
-POLL_SECONDS = 0.5
 
 SourceArgument = Annotated[str, typer.Argument(metavar="SOURCE_ID", help="The source's id or name.")]
 RegionOption = Annotated[str | None, typer.Option(help="The export's region, where the provider needs one.")]
@@ -68,20 +68,21 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> dict[str, Any]:
-    """Poll the run until it is no longer running; a spinner with the elapsed time on a terminal only."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
-        progress.add_task(f"Syncing {label}", total=None)
-        while run["status"] == "running":
-            time.sleep(POLL_SECONDS)
-            run = api.get(f"{path}/syncs/{run['id']}")
-    return run
-
-
 OptionOption = Annotated[
-    list[str] | None, typer.Option("--option", help="A format setting KEY=VALUE, e.g. dataset=amortized. Repeatable.")
+    list[str] | None,
+    typer.Option(
+        "--option", metavar="KEY=VALUE", help="A format or vendor setting, e.g. dataset=amortized. Repeatable."
+    ),
 ]
+# Click keeps a paragraph that starts with \b as written: one format per line, never broken at a hyphen.
+FORMATS_EPILOG = "\b\nFormats (--format):\n" + "\n".join(
+    f"  {name:<20} {label}"
+    for name, label in [
+        (AUTO, "detect from the first file's columns (default)"),
+        *((kind.name, kind.label) for kind in (*FORMATS.values(), *METADATA_FORMATS.values())),
+        (API_FORMAT, "a vendor's billing API (vendor providers)"),
+    ]
+)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -167,12 +168,12 @@ def _secrets(
     return body
 
 
-@app.command()
+@app.command(epilog=FORMATS_EPILOG)
 def add(
     ctx: typer.Context,
     tenant: TenantOption,
     provider: Annotated[
-        str, typer.Option(help="aws, gcp or azure (exports); anthropic, cursor, datadog, confluent or aiven (vendor APIs).")
+        str, typer.Option(help=f"One of: {', '.join(KNOWN_PROVIDERS)} (clouds' exports, then vendor APIs).")
     ],
     source_uri: Annotated[
         str | None,
@@ -183,7 +184,7 @@ def add(
     ] = None,
     format_: Annotated[
         str | None,
-        typer.Option("--format", help="The export's format; default auto (detected from the first file's columns), api for vendors."),
+        typer.Option("--format", help=f"The export's format (listed below); default {AUTO} for exports, {API_FORMAT} for vendors."),
     ] = None,
     option: OptionOption = None,
     credential_env: CredentialEnvOption = None,
@@ -197,7 +198,7 @@ def add(
     window_months: WindowOption = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled: no scheduled syncs.")] = False,
     no_validate: NoValidateOption = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Add a billing source. The export is listed (or the vendor called) once first, so a wrong URI or key fails
     now rather than at the first sync."""
@@ -214,11 +215,14 @@ def add(
     if no_validate:
         body["validate"] = False
     with api_for(ctx) as api:
-        emit(api.post(sources_path(tenant), json=body), output)
+        created = api.post(sources_path(tenant), json=body)
+    emit(created, output)
+    for notice in created.get("notices", []):
+        typer.echo(f"Note: {notice}", err=True)
 
 
 @app.command("list")
-def list_sources(ctx: typer.Context, tenant: TenantOption, output: OutputOption = Output.json) -> None:
+def list_sources(ctx: typer.Context, tenant: TenantOption, output: OutputOption = None) -> None:
     """The tenant's billing sources."""
     with api_for(ctx) as api:
         emit(api.get(sources_path(tenant)), output, columns=SOURCE_COLUMNS)
@@ -238,27 +242,71 @@ def sync(
             help="Reload every billing month from this date's month to now.",
         ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for the sync to end; exit 1 if it failed.")] = False,
-    output: OutputOption = Output.json,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait for the sync to end (following one already running); exit 1 if it failed."),
+    ] = False,
+    output: OutputOption = None,
 ) -> None:
     """Start a sync now and print its run.
 
+    With --wait, print the run as it ended; a sync of the source that is already running (the scheduler's, say)
+    is followed instead of refused. On a terminal the phase, files, rows and months show as it goes.
+
     Without a server (no COSTLAKE_URL) the sync runs in this process: the command prints the run as started, then
-    waits for the sync to finish before it exits, since nothing else would finish it. Use --wait to print the run
-    as it ended.
+    waits for the sync to finish before it exits, since nothing else would finish it; Ctrl-C cancels it, and
+    nothing changes. Against a server, Ctrl-C stops watching and says how to cancel the run there.
     """
     with api_for(ctx) as api:
         path = source_path(api, tenant, source_id)
-        run = api.post(f"{path}/sync", json={"from": from_.date().isoformat()} if from_ else None)
+        try:
+            run = api.post(f"{path}/sync", json={"from": from_.date().isoformat()} if from_ else None)
+        except ApiError as error:
+            running = (error.payload or {}).get("run_id") if error.status == 409 else None
+            if not (wait and running):
+                raise
+            run = api.get(f"{path}/syncs/{running}")
+            typer.echo(
+                f"A sync of {source_id} is already running (run {running}, {run['trigger']}, started "
+                f"{run['started_at']}); following it.",
+                err=True,
+            )
+        hint = cancel_command(tenant, source_id, run["id"])
         if wait:
-            run = wait_for_run(api, path, run, source_id)
+            run = follow(api, path, run, source_id, hint)
+        elif api.local:
+            emit(run, output)  # as started; the sync still has to run here
+            follow(api, path, run, source_id, hint)
+            return
         emit(run, output)
-    if wait and run["status"] == "failed":
-        typer.echo(f"Sync failed: {run['error']}", err=True)
+    if wait and run["status"] in ("failed", "cancelled"):
+        typer.echo(f"Sync {run['status']}: {run['error']}", err=True)
         raise typer.Exit(1)
 
 
 @app.command()
+def cancel(
+    ctx: typer.Context,
+    source_id: SourceArgument,
+    tenant: TenantOption,
+    run_id: Annotated[str | None, typer.Argument(metavar="[RUN_ID]", help="The run; default: the one running.")] = None,
+    output: OutputOption = None,
+) -> None:
+    """Cancel a running sync: it stops before its commit, its staged files are removed, and the store stays as it
+    was. Prints the run once it ended."""
+    with api_for(ctx) as api:
+        path = source_path(api, tenant, source_id)
+        if run_id is None:
+            latest = api.get(f"{path}/syncs", limit=1)["items"]
+            if not latest or latest[0]["status"] != "running":
+                raise CostlakeError(f"no sync of {source_id!r} is running; nothing to cancel")
+            run_id = latest[0]["id"]
+        run = api.post(f"{path}/syncs/{run_id}/cancel")
+        run = follow(api, path, run, source_id, cancel_command(tenant, source_id, run_id))
+    emit(run, output)
+
+
+@app.command(epilog=FORMATS_EPILOG)
 def update(
     ctx: typer.Context,
     source_id: SourceArgument,
@@ -268,7 +316,7 @@ def update(
     region: RegionOption = None,
     name: Annotated[str | None, typer.Option(help="A new name, unique in the tenant.")] = None,
     format_: Annotated[
-        str | None, typer.Option("--format", help="A new format; the next sync is then a backfill.")
+        str | None, typer.Option("--format", help="A new format (listed below); the next sync is then a backfill.")
     ] = None,
     option: OptionOption = None,
     credential_env: CredentialEnvOption = None,
@@ -281,7 +329,7 @@ def update(
         bool, typer.Option("--remove-storage-credential", help="Read the export with the server's own identity again.")
     ] = False,
     no_validate: NoValidateOption = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Change a billing source; only the options given change (--option replaces the whole option set).
     A new credential replaces the old one in place: no re-sync, no gap."""
@@ -304,14 +352,14 @@ def update(
         emit(api.put(source_path(api, tenant, source_id), json=body), output)
 
 
-def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool, output: Output) -> None:
+def _set_enabled(ctx: typer.Context, tenant: str, source_id: str, enabled: bool, output: Output | None) -> None:
     with api_for(ctx) as api:
         emit(api.put(source_path(api, tenant, source_id), json={"enabled": enabled}), output)
 
 
 @app.command()
 def disable(
-    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json
+    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = None
 ) -> None:
     """Stop scheduled syncs of a source (a manual sync still runs)."""
     _set_enabled(ctx, tenant, source_id, False, output)
@@ -319,7 +367,7 @@ def disable(
 
 @app.command()
 def enable(
-    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = Output.json
+    ctx: typer.Context, source_id: SourceArgument, tenant: TenantOption, output: OutputOption = None
 ) -> None:
     """Resume scheduled syncs of a source."""
     _set_enabled(ctx, tenant, source_id, True, output)
@@ -331,7 +379,7 @@ def remove(
     source_id: SourceArgument,
     tenant: TenantOption,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")] = False,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Remove a billing source and every billing row it loaded; prints the source as it was.
 
@@ -361,7 +409,7 @@ def syncs(
     tenant: TenantOption,
     limit: Annotated[int | None, typer.Option(help="Runs per page (1-200; default 50).")] = None,
     cursor: Annotated[str | None, typer.Option(help="The next_cursor of the previous page.")] = None,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """The source's sync runs, newest first."""
     with api_for(ctx) as api:

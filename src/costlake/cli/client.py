@@ -17,17 +17,20 @@ from costlake.errors import CostlakeError
 
 
 class ApiError(CostlakeError):
-    """A 4xx/5xx answer; the message is the API's `detail` on one line."""
+    """A 4xx/5xx answer; the message is the API's `detail` on one line, with the HTTP status only when there was a
+    server to speak HTTP with (in-process, the status means nothing to the person at the terminal)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status})")
+    def __init__(self, status: int, message: str, *, over_http: bool = True, payload: Any = None) -> None:
+        super().__init__(f"{message} (HTTP {status})" if over_http else message)
         self.status = status
         self.message = message
+        self.payload = payload if isinstance(payload, dict) else None  # the answer's JSON body, e.g. a 409's run_id
 
 
 class ApiClient:
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(self, http: httpx.Client, *, local: bool = False) -> None:
         self._http = http
+        self.local = local  # the API runs in this process, against the local home
 
     def request(
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, content: bytes | None = None,
@@ -41,7 +44,7 @@ class ApiClient:
         except httpx.TransportError as error:
             raise CostlakeError(f"cannot reach the costlake server at {self._http.base_url}: {error}") from None
         if response.is_error:
-            raise ApiError(response.status_code, _detail(response))
+            raise ApiError(response.status_code, _detail(response), over_http=not self.local, payload=_json(response))
         return response.json() if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:
@@ -57,17 +60,29 @@ class ApiClient:
         self.request("DELETE", path)
 
 
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):
         detail = response.text.strip() or response.reason_phrase
     if isinstance(detail, list):  # FastAPI's 422 shape: name each field
-        detail = "; ".join(f"{_field(error.get('loc', []))}: {error.get('msg', '')}" for error in detail)
+        detail = "; ".join(f"{_field(error.get('loc', []))}: {_message(error.get('msg', ''))}" for error in detail)
     return " ".join(str(detail).split())
 
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def _message(msg: str) -> str:
+    # pydantic prefixes a validator's own words with "Value error, "; the words are what a person needs.
+    return msg.removeprefix("Value error, ")
 
 
 def _field(loc: list[Any]) -> str:
@@ -85,10 +100,14 @@ class Connection:
     server: str | None = None
     token: str | None = None
 
+    @property
+    def local(self) -> bool:
+        return not (self.server and self.token)
+
     @contextmanager
     def open(self) -> Iterator[ApiClient]:
         with self._http() as http:
-            yield ApiClient(http)
+            yield ApiClient(http, local=self.local)
 
     def _http(self) -> httpx.Client:
         if self.server and self.token:

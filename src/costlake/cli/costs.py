@@ -13,7 +13,7 @@ import typer
 
 from costlake.cli.client import api_for
 from costlake.cli.common import TenantOption
-from costlake.cli.output import Output, emit
+from costlake.cli.output import Output, OutputOption, chosen, emit, money, plural
 from costlake.errors import CostlakeError
 
 app = typer.Typer(help="Explore costs across every billing source.", no_args_is_help=True)
@@ -49,20 +49,23 @@ def _filter(text: str) -> dict[str, Any]:
 def query(
     ctx: typer.Context,
     tenant: TenantOption,
-    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (default: two months ago).")] = None,
-    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day after the last (exclusive).")] = None,
-    group_by: Annotated[list[str] | None, typer.Option(help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day (default: two months ago).")] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Day after the last (exclusive).")] = None,
+    group_by: Annotated[list[str] | None, typer.Option(metavar="DIMENSION", help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
     granularity: Annotated[str, typer.Option(help="day, week, month or none.")] = "month",
     metric: Annotated[str, typer.Option(help="EffectiveCost, BilledCost, ListCost or ContractedCost.")] = "EffectiveCost",
     time_basis: Annotated[str, typer.Option(help="charge (ChargePeriodStart) or billing (billing month).")] = "charge",
     filter_: Annotated[
         list[str] | None,
-        typer.Option("--filter", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
+        typer.Option("--filter", metavar="FILTER", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
     ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
     per: Annotated[str | None, typer.Option("--per", metavar="METRIC", help="Unit costs: also divide each row by this usage metric.")] = None,
     scale: Annotated[int, typer.Option(help="With --per: cost per this many units, e.g. 1000.")] = 1,
-    output: Annotated[QueryOutput, typer.Option("--output", "-o")] = QueryOutput.table,
+    output: Annotated[
+        QueryOutput | None,
+        typer.Option("--output", "-o", help="table, json or csv; default: a table on a terminal, JSON when piped."),
+    ] = None,
 ) -> None:
     """Costs by time and dimension. Currencies are never added together: each row and total has its own."""
     body: dict[str, Any] = {
@@ -79,6 +82,8 @@ def query(
     with api_for(ctx) as api:
         result = api.post(f"{_tenant_path(tenant)}/costs/query", json=body)
     columns = ["period", *(group_by or []), "cost", "currency", *(["unit_cost"] if per else [])]
+    if output is None:
+        output = QueryOutput(chosen(None).value)
     if output is QueryOutput.json:
         emit(result, Output.json)
     elif output is QueryOutput.csv:
@@ -92,14 +97,15 @@ def query(
             {"period": "total", "cost": cost, "currency": currency, "unit_cost": unit_totals.get(currency)}
             for currency, cost in result["totals"].items()
         ]
-        emit(rows + totals, Output.table, columns=columns)
+        shown = [{**row, "cost": money(row["cost"], row["currency"])} for row in rows + totals]
+        emit(shown, Output.table, columns=columns, right=("cost", "unit_cost"))
 
 
-def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Output, typer.Option("--output", "-o")] = Output.table) -> None:
+def data_health(ctx: typer.Context, tenant: TenantOption, output: OutputOption = None) -> None:
     """Per billing source: status, last success, freshness, staleness, and rows and billed cost per month."""
     with api_for(ctx) as api:
         result = api.get(f"{_tenant_path(tenant)}/data-health")
-    if output is Output.json:
+    if chosen(output) is Output.json:
         emit(result, output)
         return
     if not result["sources"]:
@@ -107,7 +113,11 @@ def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Outp
     rows = [
         {
             **source,
-            "months": {m["month"]: f"{m['rows']} rows, " + ", ".join(f"{c} {v}" for c, v in m["billed_cost"].items()) for m in source["months"]},
+            "stale": source["stale_reason"] or "no",
+            "months": {
+                m["month"]: ", ".join([plural(m["rows"], "row"), *(f"{c} {money(v, c)}" for c, v in m["billed_cost"].items())])
+                for m in source["months"]
+            },
         }
         for source in result["sources"]
     ]

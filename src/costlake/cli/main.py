@@ -26,7 +26,9 @@ class _OneLineErrors(TyperGroup):
 
 app = typer.Typer(
     cls=_OneLineErrors,
-    rich_markup_mode="markdown",  # docstring paragraphs wrap to the terminal
+    # Click's plain help: option names are never cut short (rich's panels truncate them at 80 columns), flags show
+    # no metavar, and docstring paragraphs still wrap to the terminal.
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="costlake: cloud billing exports in FOCUS columns, in a Delta Lake table you own.",
 )

@@ -16,7 +16,7 @@ from costlake.catalog import Catalog, open_catalog
 from costlake.catalog import tenants as tenant_rows
 from costlake.catalog.models import ApiToken, Tenant
 from costlake.cli.common import TenantOption, current_settings
-from costlake.cli.output import Output, OutputOption, emit
+from costlake.cli.output import OutputOption, emit
 from costlake.text import utc_text
 
 tenant_app = typer.Typer(help="Tenants (operator: local catalog, no token).", no_args_is_help=True)
@@ -59,7 +59,7 @@ def _token(token: ApiToken) -> dict[str, Any]:
     }
 
 
-def init(output: OutputOption = Output.json) -> None:
+def init(output: OutputOption = None) -> None:
     """Create the home and the catalog (or bring the catalog up to date). Safe to run again."""
     settings = current_settings()
     open_catalog(settings).close()
@@ -68,14 +68,14 @@ def init(output: OutputOption = Output.json) -> None:
 
 
 @tenant_app.command("create")
-def create_tenant(name: Annotated[str, typer.Argument(metavar="NAME")], output: OutputOption = Output.json) -> None:
+def create_tenant(name: Annotated[str, typer.Argument(metavar="NAME")], output: OutputOption = None) -> None:
     """Create a tenant. Its name is unique and must not look like a UUID (ids and names are both accepted)."""
     with _catalog() as catalog:
         emit(_tenant(tenant_rows.create_tenant(catalog, name), prefixes=False), output)
 
 
 @tenant_app.command("list")
-def list_tenants(output: OutputOption = Output.json) -> None:
+def list_tenants(output: OutputOption = None) -> None:
     """Every tenant, by name."""
     with _catalog() as catalog:
         emit([_tenant(tenant) for tenant in tenant_rows.list_tenants(catalog)], output)
@@ -87,11 +87,12 @@ def update_tenant(
     allow_uri_prefix: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="URI",
             help="A URI prefix (e.g. s3://bucket/prefix) under which the tenant's own API calls may use the server's "
             "cloud credentials. Repeatable; the list becomes exactly the prefixes given (none clears it).",
         ),
     ] = None,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Change the operator-only settings of a tenant."""
     with _catalog() as catalog:
@@ -103,7 +104,7 @@ def create_token(
     tenant: TenantOption,
     role: Annotated[Role, typer.Option(help="admin may manage billing sources; member may not.")],
     name: Annotated[str | None, typer.Option(help="A label to recognize the token by.")] = None,
-    output: OutputOption = Output.json,
+    output: OutputOption = None,
 ) -> None:
     """Create an API token. The token itself is printed this once and cannot be shown again."""
     with _catalog() as catalog:
@@ -114,7 +115,7 @@ def create_token(
 
 
 @token_app.command("list")
-def list_tokens(tenant: TenantOption, output: OutputOption = Output.json) -> None:
+def list_tokens(tenant: TenantOption, output: OutputOption = None) -> None:
     """The tenant's tokens (never the tokens themselves: only their ids and labels)."""
     with _catalog() as catalog:
         emit([_token(token) for token in tenant_rows.list_tokens(catalog, tenant)], output)
@@ -122,7 +123,7 @@ def list_tokens(tenant: TenantOption, output: OutputOption = Output.json) -> Non
 
 @token_app.command("revoke")
 def revoke_token(
-    token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID")], output: OutputOption = Output.json
+    token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID")], output: OutputOption = None
 ) -> None:
     """Revoke a token by its id; requests with it get 401 from now on."""
     with _catalog() as catalog:

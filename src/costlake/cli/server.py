@@ -13,12 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from costlake.catalog import open_catalog
-from costlake.catalog.tenants import create_tenant, create_token, find_tenant
-from costlake.cli.billing_sources import sources_path, wait_for_run
+from costlake.catalog import Catalog, open_catalog
+from costlake.catalog.tenants import create_tenant, create_token, find_tenant, list_tokens, revoke_token
+from costlake.cli.billing_sources import sources_path
 from costlake.cli.client import Connection
 from costlake.cli.common import current_settings
-from costlake.cli.output import Output, emit
+from costlake.cli.logs import configure as configure_logs
+from costlake.cli.output import OutputOption, emit
+from costlake.cli.runs import wait_for_run
 from costlake.errors import CostlakeError
 from costlake.settings import Settings
 
@@ -26,12 +28,7 @@ HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 
 DEMO_TENANT = "demo"
-
-
-def _log_to_stderr() -> None:
-    # costlake's own progress at INFO; libraries (alembic, ...) only when something is wrong.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("costlake").setLevel(logging.INFO)
+DEMO_TOKEN_NAME = "demo"
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -39,8 +36,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from costlake.app import create_app
 
-    _log_to_stderr()
-    uvicorn.run(create_app(settings, schedule=True), host=host, port=port)
+    configure_logs(settings.log_format)
+    # uvicorn keeps the logging set up here (log_config=None); its own lines then follow COSTLAKE_LOG_FORMAT too.
+    uvicorn.run(create_app(settings, schedule=True), host=host, port=port, log_config=None)
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8080) -> None:
@@ -56,8 +54,9 @@ def worker() -> None:
     from costlake.services import Services
     from costlake.sync.scheduler import Scheduler
 
-    _log_to_stderr()
-    services = Services.open(current_settings())
+    settings = current_settings()
+    configure_logs(settings.log_format)
+    services = Services.open(settings)
     scheduler = Scheduler(services.runner, services.scheduled_jobs())
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.stop())
@@ -83,16 +82,28 @@ def _demo_usage(api: Any, tenant_id: str, first: date, today: date) -> dict[str,
     return {"metric": REQUEST_METRIC["name"], "values": written["upserted"], "events_added": len(added)}
 
 
+def _replace_demo_token(catalog: Catalog, tenant_id: str) -> str:
+    """A new demo admin token, the previous ones revoked: only the token printed last works, however often the demo
+    runs (a token's secret is kept only as a hash, so an old one cannot be shown again to be reused)."""
+    for old in list_tokens(catalog, tenant_id):
+        if old.name == DEMO_TOKEN_NAME and old.revoked_at is None:
+            revoke_token(catalog, old.id)
+    _, token = create_token(catalog, tenant_id, "admin", name=DEMO_TOKEN_NAME)
+    return token
+
+
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do everything but serving, then exit.")] = False,
     port: PortOption = 8080,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Print a table, or JSON.")] = Output.table,
+    output: OutputOption = None,
 ) -> None:
     """Try costlake on generated data, then serve it. Safe to run again.
 
-    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export and native AWS CUR 2.0, Azure and GCP
-    exports under the home, registers each as a billing source, syncs them, prints what was loaded, then serves the
-    API and console on http://127.0.0.1:PORT.
+    Creates a tenant `demo` and an admin token (a re-run replaces it: only the last token printed works), writes
+    four exports under the home (a FOCUS export holding AWS,
+    Azure and Google Cloud costs, and native AWS CUR 2.0, Azure and GCP exports), each covering the same 4 months
+    up to yesterday, registers each as a billing source, syncs them, prints what was loaded, then serves the API
+    and console on http://127.0.0.1:PORT.
     """
     from costlake.samples.demo import write_demo_exports
 
@@ -100,11 +111,11 @@ def demo(
     catalog = open_catalog(settings)
     try:
         tenant = find_tenant(catalog, DEMO_TENANT) or create_tenant(catalog, DEMO_TENANT)
-        _, token = create_token(catalog, tenant.id, "admin", name="demo")
+        token = _replace_demo_token(catalog, tenant.id)
     finally:
         catalog.close()
 
-    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date().replace(day=1))
+    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date())
     loaded = []
     with Connection().open() as api:
         base = sources_path(tenant.id)

@@ -16,7 +16,9 @@ as `TenantFacts`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
@@ -29,6 +31,28 @@ from costlake.storage import StoredFile, list_files
 AUTO = "auto"  # a format detected from the export's first file at add time
 API_FORMAT = "api"  # the format of every vendor API source (its provider names the vendor)
 EXPORT_PROVIDERS = ("aws", "gcp", "azure")  # providers whose exports are read; vendors add their own names
+MULTICLOUD = "multicloud"  # a FOCUS export holding several providers' costs (each row names its own ProviderName)
+
+
+# Who listens when a reader starts a file (the sync engine's progress); a context variable, so no reader needs a
+# parameter for it. prefetch() runs readers in a copy of the caller's context.
+_FILE_LISTENER: ContextVar[Callable[[str], None] | None] = ContextVar("costlake_file_listener", default=None)
+
+
+def file_started(uri: str) -> None:
+    """Readers call this as they start reading each file (progress: files read)."""
+    listener = _FILE_LISTENER.get()
+    if listener is not None:
+        listener(uri)
+
+
+@contextmanager
+def files_reported_to(listener: Callable[[str], None]) -> Iterator[None]:
+    token = _FILE_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _FILE_LISTENER.reset(token)
 
 
 class TenantFacts(Protocol):
@@ -41,6 +65,18 @@ FileSelector = Callable[[str, Settings, Mapping[str, str]], list[StoredFile]]
 Reader = Callable[[list[StoredFile], Settings, MonthRange, Mapping[str, str]], Iterator[pa.RecordBatch]]
 Enrichment = Callable[[Iterator[pa.RecordBatch], TenantFacts], Iterator[pa.RecordBatch]]
 RecordReader = Callable[[str, Settings, Mapping[str, str]], Iterable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class FilesChecked:
+    """What an add-time look at an export's files decided: the options to store, and what to tell the person."""
+
+    options: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+# Looks at the listed files when a source is added (raise InvalidInput for what would fail its first sync).
+FilesCheck = Callable[[list[StoredFile], Settings, Mapping[str, str]], FilesChecked]
 
 
 def every_matching_file(uri: str, settings: Settings, options: Mapping[str, str]) -> list[StoredFile]:
@@ -88,6 +124,7 @@ class ExportFormat(SourceKind):
     select_files: FileSelector = every_matching_file  # manifests, latest deliveries, ...
     schemes: tuple[str, ...] = ()  # URI schemes only this format reads (e.g. "bq"): its sources need no listing
     enrich: Enrichment | None = None  # runs over the read batches with what the tenant's catalog knows
+    check_files: FilesCheck | None = None  # at add time, over the listed files (e.g. which Azure dataset a file is)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ import pyarrow as pa
 from costlake import schema
 from costlake.duckdb_io import sql_identifier, sql_string
 from costlake.errors import CostlakeError
+from costlake.formats.contract import file_started
 from costlake.formats.expressions import is_text, typed_null
 from costlake.months import MonthRange
 from costlake.storage import StoredFile
@@ -105,6 +106,7 @@ def stream_file(
     connection: duckdb.DuckDBPyConnection, file: StoredFile, build_query: Callable[[Header], str]
 ) -> Iterator[pa.RecordBatch]:
     """Run the query a reader builds from the file's header, as canonical batches."""
+    file_started(file.uri)
     header: Header = []
     try:
         header = describe(connection, file)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from costlake.errors import InvalidInput
 from costlake.formats.aws.source import AWS_CUR2, AWS_CUR_LEGACY
 from costlake.formats.azure.source import AZURE_COST_DETAILS
-from costlake.formats.contract import API_FORMAT, AUTO, EXPORT_PROVIDERS, ExportFormat, MetadataFormat, SourceKind
+from costlake.formats.contract import API_FORMAT, AUTO, EXPORT_PROVIDERS, MULTICLOUD, ExportFormat, MetadataFormat, SourceKind
 from costlake.formats.focus.source import FOCUS
 from costlake.formats.gcp.cud_metadata import GCP_CUD_METADATA
 from costlake.formats.gcp.source import GCP_BILLING_EXPORT
@@ -42,10 +42,10 @@ BUILTINS: tuple[SourceKind, ...] = (
 FORMATS: dict[str, ExportFormat] = {kind.name: kind for kind in BUILTINS if isinstance(kind, ExportFormat)}
 METADATA_FORMATS: dict[str, MetadataFormat] = {kind.name: kind for kind in BUILTINS if isinstance(kind, MetadataFormat)}
 VENDORS: dict[str, Connector] = {kind.name: kind for kind in BUILTINS if isinstance(kind, Connector)}
-PROVIDERS = EXPORT_PROVIDERS  # providers of exports; a vendor API source's provider is the vendor
-KNOWN_PROVIDERS = (*EXPORT_PROVIDERS, *VENDORS)
+PROVIDERS = (*EXPORT_PROVIDERS, MULTICLOUD)  # providers of exports; a vendor API source's provider is the vendor
+KNOWN_PROVIDERS = (*PROVIDERS, *VENDORS)
 KNOWN_FORMATS = (AUTO, *FORMATS, *METADATA_FORMATS, API_FORMAT)
-PROVIDER_LABELS = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft Azure"} | {
+PROVIDER_LABELS = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft Azure", MULTICLOUD: "Several clouds"} | {
     vendor.name: vendor.label for vendor in VENDORS.values()
 }
 FORMAT_LABELS = {AUTO: "Detect from the files", API_FORMAT: "Billing API"} | {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from deltalake import DeltaTable
 from costlake.duckdb_io import connect
 from costlake.query.model import DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
-from costlake.query.sql import Params, cost_query_sql, dimension_expression
+from costlake.query.sql import Params, cost_query_sql, dimension_expression, range_conditions
 from costlake.settings import Settings
 from costlake.store import Lake
 
@@ -91,12 +92,22 @@ class CostReader:
         return result, (time.perf_counter() - started) * 1000
 
     def dimension_values(
-        self, scope: Scope, dimension: str, *, search: str | None, limit: int, offset: int
+        self,
+        scope: Scope,
+        dimension: str,
+        *,
+        search: str | None,
+        limit: int,
+        offset: int,
+        period: tuple[date, date, str] | None = None,
     ) -> list[tuple[Any, dict[str, Decimal]]]:
-        """Values of a dimension, largest cost first (ranked on the sum across currencies, shown per currency)."""
+        """Values of a dimension, largest cost first (ranked on the sum across currencies, shown per currency);
+        `period` (start, end exclusive, time basis) counts only the costs in that range."""
         params = Params()
         expression = dimension_expression(dimension, params)
         where = [*scope.conditions(params), f"{expression} IS NOT NULL"]
+        if period is not None:
+            where += range_conditions(*period, params)
         if search:
             where.append(f"contains(lower(CAST({expression} AS VARCHAR)), {params.bind(search.lower())})")
         sql = (

@@ -4,6 +4,7 @@ typed (filter values, tag keys, search text) is a bound parameter."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from costlake.months import add_months, month_of
@@ -45,13 +46,18 @@ def filter_condition(condition: Filter, params: Params) -> str:
 
 
 def time_range(query: CostQuery, params: Params) -> list[str]:
-    if query.time_basis == "billing":
+    return range_conditions(query.start, query.end, query.time_basis, params)
+
+
+def range_conditions(start: date, end: date, time_basis: str, params: Params) -> list[str]:
+    """Rows in [start, end): by charge period, or by billing month (the months whose first day falls in it)."""
+    if time_basis == "billing":
         # Billing months whose first day falls in [start, end): the months a sync run reports.
-        first, after_last = (month_of(day) if day.day == 1 else add_months(month_of(day), 1) for day in (query.start, query.end))
+        first, after_last = (month_of(day) if day.day == 1 else add_months(month_of(day), 1) for day in (start, end))
         return [f"x_BillingMonth >= {params.bind(first)}", f"x_BillingMonth < {params.bind(after_last)}"]
     return [
-        f"ChargePeriodStart >= {params.bind(start_of_day(query.start))}",
-        f"ChargePeriodStart < {params.bind(start_of_day(query.end))}",
+        f"ChargePeriodStart >= {params.bind(start_of_day(start))}",
+        f"ChargePeriodStart < {params.bind(start_of_day(end))}",
     ]
 
 

@@ -98,8 +98,12 @@ def generate_cur2_export(
     deliveries: int = 1,
     chunk_rows: int = 1_000_000,
     export_name: str = "costlake-cur2",
+    through: date | None = None,
 ) -> Path:
-    """Write the export under `out_dir/export_name` (replacing a previous one) and return that root folder."""
+    """Write the export under `out_dir/export_name` (replacing a previous one) and return that root folder.
+
+    With `through` (a day inside the last month), that month's usage stops the day before it, its rows that share
+    of `rows_per_month`: a provider's month-to-date export with a day's delay."""
     root = Path(out_dir) / export_name
     if root.exists():
         shutil.rmtree(root)
@@ -108,10 +112,14 @@ def generate_cur2_export(
     try:
         for index in range(months):
             month = _add_months(end_month.replace(day=1), index - months + 1)
+            month_days = (_add_months(month, 1) - month).days
+            days = month_days if through is None else max(0, min(month_days, (through - month).days))
+            if days == 0:
+                continue
             for delivery in range(deliveries):
                 # Older deliveries hold fewer rows (the month was not over yet).
-                rows = rows_per_month * (delivery + 1) // deliveries
-                _write_delivery(connection, root, export_name, month, rows, seed, file_format, mode, delivery, chunk_rows)
+                rows = rows_per_month * days // month_days * (delivery + 1) // deliveries
+                _write_delivery(connection, root, export_name, month, rows, seed, file_format, mode, delivery, chunk_rows, days)
     finally:
         connection.close()
     return root
@@ -119,7 +127,7 @@ def generate_cur2_export(
 
 def _write_delivery(
     connection: duckdb.DuckDBPyConnection, root: Path, export_name: str, month: date, rows: int, seed: int,
-    file_format: FileFormat, mode: Mode, delivery: int, chunk_rows: int,
+    file_format: FileFormat, mode: Mode, delivery: int, chunk_rows: int, days: int,
 ) -> None:
     period = f"BILLING_PERIOD={month:%Y-%m}"
     run = f"{month:%Y%m}{delivery + 2:02d}T060000Z-{seed:04d}{delivery:04d}-e1c2" if mode == "create-new" else ""
@@ -128,7 +136,7 @@ def _write_delivery(
     data_dir.mkdir(parents=True, exist_ok=True)
     meta_dir.mkdir(parents=True, exist_ok=True)
     month_seed = seed * 10_000 + month.year * 12 + month.month  # each month draws its own rows
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE delivery AS {_rows_sql(month, rows, month_seed, file_format)}")
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE delivery AS {_rows_sql(month, rows, month_seed, file_format, days)}")
     total = connection.execute("SELECT count(*) FROM delivery").fetchone()[0]  # type: ignore[index]
     suffix = ".snappy.parquet" if file_format == "parquet" else ".csv.gz"
     options = "(FORMAT parquet, COMPRESSION snappy)" if file_format == "parquet" else "(FORMAT csv, HEADER, COMPRESSION gzip)"
@@ -166,9 +174,9 @@ def _map(expression: str, file_format: FileFormat) -> str:
     return expression if file_format == "parquet" else f"CAST(to_json({expression}) AS VARCHAR)"
 
 
-def _rows_sql(month: date, rows: int, seed: int, file_format: FileFormat) -> str:
+def _rows_sql(month: date, rows: int, seed: int, file_format: FileFormat, days: int) -> str:
+    """`days`: how many days of the month the usage spreads over (the whole month, or the days so far)."""
     start, end = f"TIMESTAMP '{month:%Y-%m-%d}'", f"TIMESTAMP '{_add_months(month, 1):%Y-%m-%d}'"
-    days = (_add_months(month, 1) - month).days
     services = ", ".join(
         f"({i}, '{code}', '{name}', '{usage}', '{operation}', '{unit}', {rate}, '{region}')"
         for i, (code, name, usage, operation, unit, rate, region) in enumerate(SERVICES)

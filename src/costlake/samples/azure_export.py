@@ -199,13 +199,16 @@ def _write_run(root: Path, export: str, export_type: str, month: date, run_time:
     return folder
 
 
-def write_azure_export(root: Path, month: date = date(2026, 1, 1), stale_runs: bool = True) -> Path:
-    """Write the pair under `root` (export names `cost-export-a` = actual, `cost-export-b` = amortized)."""
+def write_azure_export(root: Path, month: date = date(2026, 1, 1), stale_runs: bool = True, through: date | None = None) -> Path:
+    """Write the pair under `root` (export names `cost-export-a` = actual, `cost-export-b` = amortized).
+
+    With `through` inside the month, only the charges dated before it are there, delivered by a run on that day."""
     month = month.replace(day=1)
-    actual = [_row(charge, charge.actual, month) for charge in CHARGES if charge.actual is not None]
-    amortized = [_row(charge, charge.amortized, month) for charge in CHARGES if charge.amortized is not None]
+    charges = [charge for charge in CHARGES if through is None or month.replace(day=charge.day) < through]
+    actual = [_row(charge, charge.actual, month) for charge in charges if charge.actual is not None]
+    amortized = [_row(charge, charge.amortized, month) for charge in charges if charge.amortized is not None]
     next_month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    closed = f"{next_month:%Y%m%d}0600"
+    closed = f"{min(next_month, through or next_month):%Y%m%d}0600"
     if stale_runs:
         _write_run(root, "cost-export-a", "ActualCost", month, f"{month:%Y%m}150600", actual[:2], manifest=True)
         _write_run(root, "cost-export-a", "ActualCost", month, f"{next_month:%Y%m%d}0700", actual[:1], manifest=False)

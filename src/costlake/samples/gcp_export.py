@@ -231,15 +231,24 @@ def _months_after(first: str, count: int) -> list[str]:
 
 
 def gcp_export_rows(
-    first_month: str = "2026-01", months: int = 2, days: int = 3, currency: str = "USD", rate: float = 1.0, detailed: bool = True
+    first_month: str = "2026-01",
+    months: int = 2,
+    days: int = 3,
+    currency: str = "USD",
+    rate: float = 1.0,
+    detailed: bool = True,
+    through: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The export's rows, BigQuery-shaped; the same arguments give the same rows."""
+    """The export's rows, BigQuery-shaped; the same arguments give the same rows. With `through`, only usage that
+    started before it (an export's day of delay)."""
     currency_fields = {"currency": currency, "currency_conversion_rate": rate}
     rows: list[dict[str, Any]] = []
     for month in _months_after(first_month, months):
         for day in range(1, days + 1):
             rows += [{**row, **currency_fields} for row in _daily_rows(month, day)]
         rows += _monthly_rows(month, currency_fields)
+    if through is not None:
+        rows = [row for row in rows if row["usage_start_time"] < through]
     if not detailed:
         rows = [{key: value for key, value in row.items() if key not in ("resource", "subscription")} for row in rows]
     return rows

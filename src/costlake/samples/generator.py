@@ -106,9 +106,12 @@ def generate_focus_export(
     seed: int = 42,
     file_format: FileFormat = "parquet",
     rows_per_file: int = 250_000,
+    through: date | None = None,
 ) -> list[Path]:
     """Write `months` billing months ending at `end_month` as `out_dir/billing_period=YYYY-MM/part-NNNNN.<ext>`.
 
+    With `through` (a day inside `end_month`), the last month holds data up to the day before it, like a provider's
+    export with a day's delay: its rows are that share of `rows_per_month`, spread over the elapsed days.
     Earlier output of this function in `out_dir` is replaced. Returns the written files, sorted.
     """
     if end_month.day != 1:
@@ -136,12 +139,16 @@ def generate_focus_export(
         con.execute("CREATE MACRO rdiv(a, b) AS (a + b // 2) // b")  # round half up, a >= 0
         written: list[Path] = []
         for m, start in enumerate(_month_starts(end_month, months)):
+            ends = _data_end(start, through)
+            rows_in_month = rows_per_month * _hours(start, ends) // _hours(start, None)
+            if rows_in_month < 1:
+                continue
             folder = out_dir / f"billing_period={start:%Y-%m}"
             folder.mkdir(parents=True, exist_ok=True)
-            for part, offset in enumerate(range(0, rows_per_month, rows_per_file)):
+            for part, offset in enumerate(range(0, rows_in_month, rows_per_file)):
                 path = folder / f"part-{part:05d}.{file_format}"
-                count = min(rows_per_file, rows_per_month - offset)
-                query = _rows_sql(start, m, offset, count, rows_per_month, file_format)
+                count = min(rows_per_file, rows_in_month - offset)
+                query = _rows_sql(start, m, offset, count, rows_per_month, file_format, ends)
                 con.execute(f"COPY ({query}) TO '{_sql_str(path)}' ({_copy_options(file_format)})")
                 written.append(path)
         return sorted(written)
@@ -158,6 +165,17 @@ def _remove_previous_output(out_dir: Path) -> None:
             f.unlink()
         if not any(folder.iterdir()):
             folder.rmdir()
+
+
+def _data_end(month: date, through: date | None) -> datetime:
+    """Where a month's data stops: its end, or `through` when that comes first."""
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return end if through is None else min(end, datetime(through.year, through.month, through.day))
+
+
+def _hours(month: date, ends: datetime | None) -> int:
+    start = datetime(month.year, month.month, 1)
+    return int(((ends or _data_end(month, None)) - start).total_seconds() // 3600)
 
 
 def _month_starts(end_month: date, months: int) -> list[date]:
@@ -196,7 +214,9 @@ def _render(expr: str, file_format: FileFormat, month: date) -> str:
     return out + rest
 
 
-def _rows_sql(month: date, m: int, offset: int, count: int, rows_per_month: int, file_format: FileFormat) -> str:
+def _rows_sql(
+    month: date, m: int, offset: int, count: int, rows_per_month: int, file_format: FileFormat, data_end: datetime
+) -> str:
     """Rows [offset, offset + count) of month number `m`, one SELECT level per dependency step.
 
     Each level only uses columns computed below it: DuckDB inlines same-level aliases, which would recompute them.
@@ -204,7 +224,8 @@ def _rows_sql(month: date, m: int, offset: int, count: int, rows_per_month: int,
     """
     bp_start = datetime(month.year, month.month, 1)
     bp_end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1)
-    hours = (bp_end - bp_start).days * 24
+    hours = int((data_end - bp_start).total_seconds() // 3600)  # the rows spread over the month's data so far
+    rows_in_month = rows_per_month * hours // ((bp_end - bp_start).days * 24)
     first = m * rows_per_month + offset
     growth = round(1 + MONTHLY_GROWTH * m, 4)
     select = ",\n  ".join(f'{_render(expr, file_format, month)} AS "{name}"' for name, expr in _COLUMNS)
@@ -221,7 +242,7 @@ WITH g AS (
          WHEN u_kind < {TAX + CREDIT + PURCHASE} AND p.cd_id IS NOT NULL THEN 'Purchase'
          ELSE 'Usage' END AS kind,
     round((p.qty_lo + (p.qty_hi - p.qty_lo) * u_qty) * {growth} * {QTY_SCALE})::BIGINT AS qty_u,
-    (j * {hours}) // {rows_per_month} AS hour
+    (j * {hours}) // {rows_in_month} AS hour
   FROM g JOIN pick p USING (slot)
 ), b AS (
   SELECT a.*,
@@ -230,7 +251,8 @@ WITH g AS (
     kind IN ('Usage', 'Purchase') AS priced,
     CASE WHEN kind = 'Purchase' THEN qty_u * 24 ELSE qty_u END AS pq_u,
     TIMESTAMP '{bp_start:%Y-%m-%d %H:%M:%S}' AS bp_start,
-    TIMESTAMP '{bp_end:%Y-%m-%d %H:%M:%S}' AS bp_end
+    TIMESTAMP '{bp_end:%Y-%m-%d %H:%M:%S}' AS bp_end,
+    TIMESTAMP '{data_end:%Y-%m-%d %H:%M:%S}' AS data_end
   FROM a
 ), c AS (
   SELECT b.*,
@@ -249,7 +271,7 @@ WITH g AS (
   FROM b
 ), d AS (
   SELECT c.*,
-    CASE WHEN kind IN ('Tax', 'Adjustment') THEN bp_end
+    CASE WHEN kind IN ('Tax', 'Adjustment') THEN data_end
          WHEN hourly AND kind = 'Usage' THEN cp_start + INTERVAL 1 HOUR
          ELSE cp_start + INTERVAL 1 DAY END AS cp_end,
     CASE kind WHEN 'Tax' THEN rdiv(contracted_priced_u * 65, 10)

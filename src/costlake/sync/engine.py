@@ -22,17 +22,20 @@ from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
 from costlake.credentials import CredentialError, export_settings, resolve_credential
 from costlake.errors import CostlakeError
-from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat
+from costlake.formats.contract import AUTO, ExportFormat, MetadataFormat, files_reported_to
 from costlake.formats.detection import detect_format
 from costlake.formats.registry import format_owning, kind_of
 from costlake.formats.vendors import Connector
 from costlake.hooks import DEFAULT_HANDLERS, Handler, SyncCommitted, publish
+from costlake.months import MonthRange
 from costlake.settings import Settings
 from costlake.storage import list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
+from costlake.sync.empty import months_in, no_rows_warning
 from costlake.sync.lease import LeaseKeeper
 from costlake.sync.plan import SyncPlan, plan_sync
+from costlake.sync.progress import RunWatch, SyncCancelled
 from costlake.text import money_text
 
 log = logging.getLogger(__name__)
@@ -58,9 +61,9 @@ def _billed_by_month(staged: StagedWrite) -> dict[str, dict[str, str]]:
     }
 
 
-def _warnings(staged: StagedWrite, scope: list[str], loaded_before: set[str]) -> list[str]:
+def _warnings(staged: StagedWrite, read: _Read, loaded_before: set[str], initial_backfill: bool) -> list[str]:
     warnings = []
-    vanished = [month for month in scope if month in loaded_before and month not in staged.months]
+    vanished = [month for month in read.plan.scope if month in loaded_before and month not in staged.months]
     if vanished:
         warnings.append(
             f"the export has no rows for {', '.join(vanished)}, which the store holds; those months were kept "
@@ -72,7 +75,11 @@ def _warnings(staged: StagedWrite, scope: list[str], loaded_before: set[str]) ->
             f"rows without BillingPeriodStart in {', '.join(undated)} were placed by the month of ChargePeriodStart"
         )
     if not staged.months and not vanished:
-        warnings.append("the export holds no rows for the months this sync covers")
+        try:
+            held = read.held_months() if read.held_months else None
+        except CostlakeError:  # the explanation must not fail a sync that read nothing wrong
+            held = None
+        warnings.append(no_rows_warning(read.plan, held, initial_backfill))
     return warnings
 
 
@@ -93,6 +100,7 @@ class _Read:
     files: int = 0
     warnings: list[str] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
+    held_months: Callable[[], list[str]] | None = None  # every month the input holds, asked only when nothing was read
 
 
 def _plan(source: BillingSource, run: SyncRun, settings: Settings, history_months: int | None = None) -> SyncPlan:
@@ -133,7 +141,8 @@ def _read_export(source_format: ExportFormat, context: SyncContext, source: Bill
     batches = source_format.read(files, settings, plan.read_range, source.options)
     if source_format.enrich is not None:
         batches = source_format.enrich(batches, _CatalogFacts(context.catalog, source.tenant_id))
-    return _Read(plan, batches, files=len(files))
+    held = lambda: months_in(source_format.read(files, settings, MonthRange(), source.options))
+    return _Read(plan, batches, files=len(files), held_months=held)
 
 
 def _load_records(metadata: MetadataFormat, context: SyncContext, source: BillingSource) -> RunOutcome:
@@ -171,14 +180,20 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
             else:
                 assert isinstance(kind, ExportFormat)
                 read = _read_export(kind, context, source, run)
-            staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))
+            watch = RunWatch(context.catalog, run.id, files=read.files or None)
+            watch.flush(force=True)
+            with files_reported_to(watch.file_started):
+                staged = context.lake.stage(source.tenant_id, source.id, run.id, watch.batches(prefetch(read.batches)))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
-            warnings = read.warnings + _warnings(staged, read.plan.scope, loaded_before)
+            initial_backfill = run.trigger == "backfill" and run.from_date is None
+            warnings = read.warnings + _warnings(staged, read, loaded_before, initial_backfill)
             lease.check()
+            watch.enter("committing")
             with lake_commit_lock(
                 context.catalog, source.tenant_id, context.owner, lease=settings.lease_duration, timeout=settings.lease_duration * 5
             ):
                 lease.check()
+                watch.flush(force=True)  # a cancel asked while waiting for the lock still stops it here
                 if staged.months:
                     context.lake.replace_months(staged, sorted(staged.months))
             if staged.months:
@@ -198,7 +213,8 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
         message = str(error) if known else f"unexpected error: {type(error).__name__}: {error}"
         if not known:
             log.exception("sync %s of source %s failed", run.id, source.id)
-        outcome = RunOutcome(status="failed", files=read.files if read else 0, error=message)
+        status = "cancelled" if isinstance(error, SyncCancelled) else "failed"
+        outcome = RunOutcome(status=status, files=read.files if read else 0, error=message)
     finally:
         if read is not None:
             read.close()

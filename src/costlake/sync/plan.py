@@ -14,6 +14,7 @@ class SyncPlan:
 
     first: str
     current: str
+    basis: str = ""  # why the sync starts at `first`, in words: "first-sync backfill of 12 months", ...
 
     @property
     def read_range(self) -> MonthRange:
@@ -38,11 +39,11 @@ def plan_sync(
     only `history_months`: nothing older is asked for (nor reported as vanished)."""
     current = current_month()
     if from_date is not None:
-        first = month_of(from_date)
+        first, basis = month_of(from_date), f"from {from_date.isoformat()}"
     elif backfill:
-        first = add_months(current, -(initial_backfill_months - 1))
+        first, basis = add_months(current, -(initial_backfill_months - 1)), f"first-sync backfill of {initial_backfill_months} months"
     else:
-        first = add_months(current, -(window_months - 1))
-    if history_months is not None:
-        first = max(first, add_months(current, -(history_months - 1)))
-    return SyncPlan(first=first, current=current)
+        first, basis = add_months(current, -(window_months - 1)), f"the source's window of {window_months} months"
+    if history_months is not None and add_months(current, -(history_months - 1)) > first:
+        first, basis = add_months(current, -(history_months - 1)), f"the {history_months} months the vendor keeps"
+    return SyncPlan(first=first, current=current, basis=basis)

@@ -12,6 +12,7 @@ from costlake.catalog.runs import due_sources, expire_stale_runs, start_run
 from costlake.errors import Conflict, InvalidInput
 from costlake.months import current_month, month_of
 from costlake.sync.engine import SyncContext, run_sync
+from costlake.sync.run_log import run_ended, run_started
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +43,18 @@ class SyncRunner:
         )
         with self._lock:
             self._active += 1
+        run_started(source, run)
         future: Future[SyncRun] = self._pool.submit(run_sync, self.context, source, run)
-        future.add_done_callback(self._done)
+        future.add_done_callback(lambda done: self._done(source, done))
         return run
 
-    def _done(self, future: Future[SyncRun]) -> None:
+    def _done(self, source: BillingSource, future: Future[SyncRun]) -> None:
         with self._lock:
             self._active -= 1
         if future.exception() is not None:
             log.error("sync crashed outside its own error handling", exc_info=future.exception())
+        else:
+            run_ended(source, future.result())
 
     def start_due(self) -> list[SyncRun]:
         """One scheduler pass: fail runs of dead workers, then start due sources while a worker is free."""

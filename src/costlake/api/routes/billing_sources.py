@@ -21,7 +21,10 @@ from costlake.billing_sources import service as management
 from costlake.billing_sources.service import Caller
 from costlake.catalog import runs as run_rows
 from costlake.catalog import sources as source_rows
+from costlake.catalog.models import SyncRun, Tenant
+from costlake.catalog.run_control import request_cancel
 from costlake.errors import NotFound
+from costlake.services import Services
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/billing-sources", tags=["billing sources"])
 
@@ -45,10 +48,10 @@ def list_sources(
 @router.post("", response_model=SourceOut, status_code=201)
 def create_source(body: SourceCreate, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> SourceOut:
     fields = source_fields(body, SourceCreate.model_fields)
-    source = management.create_source(
+    added = management.create_source(
         services.catalog, services.settings, tenant, _caller(principal), fields, validate=body.validate_uri
     )
-    return SourceOut.of(source)
+    return SourceOut.of(added.source, notices=added.notices)
 
 
 @router.get("/{source_id}", response_model=SourceOut)
@@ -105,10 +108,30 @@ def list_syncs(
     return RunPage(items=[RunOut.of(run) for run in runs], next_cursor=next_cursor)
 
 
-@router.get("/{source_id}/syncs/{run_id}", response_model=RunOut)
-def get_sync(source_id: str, run_id: str, tenant: AdminTenantDep, services: ServicesDep) -> RunOut:
+def _run_of(services: Services, tenant: Tenant, source_id: str, run_id: str) -> SyncRun:
     source = source_rows.get_source(services.catalog, tenant.id, source_id)
     run = run_rows.get_run(services.catalog, run_id)
     if run is None or run.source_id != source.id:
         raise NotFound(f"no sync run {run_id!r} for this source")
-    return RunOut.of(run)
+    return run
+
+
+@router.get("/{source_id}/syncs/{run_id}", response_model=RunOut)
+def get_sync(source_id: str, run_id: str, tenant: AdminTenantDep, services: ServicesDep) -> RunOut:
+    return RunOut.of(_run_of(services, tenant, source_id, run_id))
+
+
+@router.post(
+    "/{source_id}/syncs/{run_id}/cancel",
+    response_model=RunOut,
+    status_code=202,
+    responses={
+        403: {"description": "The token has the member role"},
+        404: {"description": "No such source or run in this tenant"},
+        409: {"description": "The run is not running (it already ended)"},
+    },
+)
+def cancel_sync(source_id: str, run_id: str, tenant: AdminTenantDep, services: ServicesDep) -> RunOut:
+    """Ask a running sync to stop. It stops before its commit (at its next batch, or before committing) and ends
+    as `cancelled`, its staged files removed and the store as it was; a run already committing ends as it would."""
+    return RunOut.of(request_cancel(services.catalog, _run_of(services, tenant, source_id, run_id)))

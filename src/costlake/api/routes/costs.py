@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -90,13 +91,21 @@ def dimension_values(
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$", description="next_cursor of the previous page")] = None,
+    start: Annotated[date | None, Query(description="With end: count only costs from this day (as the query's start)")] = None,
+    end: Annotated[date | None, Query(description="With start: up to this day, exclusive")] = None,
+    time_basis: Annotated[Literal["charge", "billing"], Query(description="As the cost query's time_basis")] = "charge",
 ) -> dict[str, Any]:
     try:
         check_dimension(dimension)
     except ValueError as error:
         raise InvalidInput("dimension", str(error)) from None
+    if (start is None) != (end is None):
+        raise InvalidInput("start" if start is None else "end", "give start and end together (end exclusive), or neither")
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("end", "end must be after start (end is exclusive)")
+    period = (start, end, time_basis) if start is not None and end is not None else None
     offset = int(cursor or 0)
-    values = services.reader.dimension_values(scope, dimension, search=search, limit=limit + 1, offset=offset)
+    values = services.reader.dimension_values(scope, dimension, search=search, limit=limit + 1, offset=offset, period=period)
     names = _source_names(services, tenant) if dimension == "source" else {}
     page = [
         {"value": str(names.get(value, value)), "costs": {c: money_text(v) for c, v in costs.items()}}
@@ -122,6 +131,7 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 last_error=entry.source.last_error,
                 freshness=entry.freshness,
                 stale=entry.stale,
+                stale_reason=entry.stale_reason,
                 months=[
                     MonthHealthOut(
                         month=m.month, rows=m.rows, billed_cost={c: money_text(v) for c, v in sorted(m.billed_cost.items())}

@@ -34,7 +34,7 @@ from costlake.formats.aws.rules import (
     UNUSED_COLUMN,
     CurRules,
 )
-from costlake.formats.contract import ExportFormat, Reader
+from costlake.formats.contract import ExportFormat, Reader, file_started
 from costlake.formats.conversion import (
     BATCH_ROWS,
     ConversionError,
@@ -207,6 +207,7 @@ def read_cur(files: list[StoredFile], settings: Settings, months: MonthRange, fo
     try:
         connection.register(CATEGORY_TABLE, _category_table())
         for file in wanted:
+            file_started(file.uri)
             yield from _stream(connection, file, months, format_name)
     finally:
         connection.close()

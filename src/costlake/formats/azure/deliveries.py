@@ -86,6 +86,17 @@ def sibling_manifest(file: StoredFile, settings: Settings) -> Manifest | None:
 
 def classify(file: StoredFile, manifest: Manifest | None, options: Mapping[str, str]) -> str:
     """actual or amortized: from the manifest's exportConfig.type, else the path, else options["dataset"]."""
+    dataset = told_dataset(file, manifest, options)
+    if dataset is None:
+        raise ConversionError(
+            f"{file.uri}: cannot tell whether this is the actual or the amortized cost dataset (no manifest with "
+            "exportConfig.type, and neither word in its path); set --option dataset=actual or --option dataset=amortized"
+        )
+    return dataset
+
+
+def told_dataset(file: StoredFile, manifest: Manifest | None, options: Mapping[str, str]) -> str | None:
+    """The dataset the manifest, the path or the option says; None when nothing says."""
     if manifest is not None and manifest.export_type is not None:
         if manifest.dataset is None:
             hint = " (a FOCUS export: use format focus)" if manifest.export_type.lower().startswith("focus") else ""
@@ -104,10 +115,7 @@ def classify(file: StoredFile, manifest: Manifest | None, options: Mapping[str, 
         return dataset
     if dataset:
         raise ConversionError(f"option dataset={options['dataset']!r}: use dataset=actual or dataset=amortized")
-    raise ConversionError(
-        f"{file.uri}: cannot tell whether this is the actual or the amortized cost dataset (no manifest with "
-        "exportConfig.type, and neither word in its path); set --option dataset=actual or --option dataset=amortized"
-    )
+    return None
 
 
 def select_files(uri: str, settings: Settings, options: Mapping[str, str]) -> list[StoredFile]:

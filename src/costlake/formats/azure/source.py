@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from costlake.duckdb_io import connect
+from costlake.errors import InvalidInput
 from costlake.formats.azure.columns import (
     AzureHeader,
     looks_like_azure_cost_details,
@@ -27,11 +28,12 @@ from costlake.formats.azure.deliveries import (
     classify,
     select_files,
     sibling_manifest,
+    told_dataset,
 )
 from costlake.formats.azure.lookups import register_lookups
 from costlake.formats.azure.mapping import focus_columns
-from costlake.formats.azure.rows import AMORTIZED_MONTHS, source_sql
-from costlake.formats.contract import ExportFormat
+from costlake.formats.azure.rows import AMORTIZED_MONTHS, COMMITMENT_MODELS, UNUSED_TYPES, raw, source_sql
+from costlake.formats.contract import ExportFormat, FilesChecked
 from costlake.formats.conversion import (
     ConversionError,
     Header,
@@ -135,6 +137,60 @@ def read_azure_cost(
         connection.close()
 
 
+def _holds_commitment_rows(connection: duckdb.DuckDBPyConnection, file: StoredFile) -> bool:
+    """Reservation or savings-plan rows: the only rows whose cost differs between the actual and amortized datasets."""
+    header = AzureHeader(describe(connection, file))
+    condition = (
+        f"lower({raw(header, 'pricing_model')}) IN {COMMITMENT_MODELS} OR lower({raw(header, 'charge_type')}) IN {UNUSED_TYPES} "
+        f"OR {raw(header, 'benefit_id')} IS NOT NULL OR {raw(header, 'reservation_id')} IS NOT NULL"
+    )
+    return bool(connection.sql(f"SELECT 1 FROM {scan(file)} WHERE {condition} LIMIT 1").fetchall())
+
+
+def check_azure_files(files: list[StoredFile], settings: Settings, options: Mapping[str, str]) -> FilesChecked:
+    """A file nothing names the dataset of (no manifest type, neither word in its path, no option) fails at add time
+    when it holds reservation or savings-plan rows; without them its actual and amortized costs are the same, so it
+    is read as the actual dataset, and the source's options say so."""
+    manifests: dict[str, Manifest | None] = {}
+
+    def told(file: StoredFile) -> str | None:
+        # The path or the option first: a run folder's manifest is read only when neither says (one read per folder).
+        dataset = told_dataset(file, None, options)
+        if dataset is None:
+            folder = file.uri.rsplit("/", 1)[0]
+            if folder not in manifests:
+                manifests[folder] = sibling_manifest(file, settings)
+            dataset = told_dataset(file, manifests[folder], options)
+        return dataset
+
+    try:
+        undecided = [file for file in files if told(file) is None]
+    except ConversionError as error:
+        raise InvalidInput("options", str(error)) from None
+    if not undecided:
+        return FilesChecked(dict(options))
+    connection = connect(settings, [file.uri for file in undecided])
+    try:
+        with_commitments = [file.uri for file in undecided if _holds_commitment_rows(connection, file)]
+    except duckdb.Error as error:
+        raise InvalidInput("source_uri", f"cannot read {undecided[0].uri}: {str(error).splitlines()[0]}") from None
+    finally:
+        connection.close()
+    if with_commitments:
+        raise InvalidInput(
+            "options",
+            f"{with_commitments[0]}: cannot tell whether this is the actual or the amortized cost dataset (no manifest "
+            "with exportConfig.type, neither word in its path), and it holds reservation or savings-plan rows, whose "
+            "costs differ between the two; set --option dataset=actual or --option dataset=amortized",
+        )
+    note = (
+        f"{undecided[0].uri if len(undecided) == 1 else f'{len(undecided)} files'}: nothing says whether the actual or the "
+        "amortized cost dataset; it holds no reservation or savings-plan rows, so both are the same: read as "
+        "dataset=actual (saved in the source's options)"
+    )
+    return FilesChecked({**options, "dataset": "actual"}, [note])
+
+
 AZURE_COST_DETAILS = ExportFormat(
     name="azure-cost-details",
     label="Azure cost details export",
@@ -143,6 +199,7 @@ AZURE_COST_DETAILS = ExportFormat(
     detect=looks_like_azure_cost_details,
     select_files=select_files,
     options=("dataset",),
+    check_files=check_azure_files,
     signature=(
         "a cost (CostInBillingCurrency, Cost or PreTaxCost), a date (Date or UsageDateTime) and MeterCategory, "
         "MeterId or ConsumedService, in any case or localized as 'Name (EnglishName)'"

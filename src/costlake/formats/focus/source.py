@@ -15,7 +15,7 @@ import pyarrow as pa
 from costlake import schema
 from costlake.duckdb_io import connect, sql_identifier
 from costlake.formats import expressions
-from costlake.formats.contract import ExportFormat
+from costlake.formats.contract import EXPORT_PROVIDERS, MULTICLOUD, ExportFormat
 from costlake.formats.conversion import (
     ConversionError,
     Header,
@@ -101,4 +101,5 @@ FOCUS = ExportFormat(
     read=_read,
     detect=looks_like_focus,
     signature="BilledCost, ChargePeriodStart, BillingCurrency (FOCUS 1.0-1.3)",
+    providers=(*EXPORT_PROVIDERS, MULTICLOUD),
 )

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from costlake import schema
 from costlake.duckdb_io import connect, sql_string
-from costlake.formats.contract import ExportFormat, TenantFacts
+from costlake.formats.contract import ExportFormat, TenantFacts, file_started
 from costlake.formats.conversion import (
     BATCH_ROWS,
     ConversionError,
@@ -113,6 +113,7 @@ def read_gcp_billing(
     register_functions(connection)
     try:
         for file in files:
+            file_started(file.uri)
             if is_bigquery_uri(file.uri):
                 yield from _read_table(connection, file.uri, months, options)
             else:

@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const base = C.tenantPath("/billing-sources");
   const FIELDS = ["provider", "format", "source_uri", "options", "name", "region", "window_months", "enabled",
-    "credential", "storage_credential"];
+    "credential", "storage_credential", "from"];
   const FORMAT_OPTIONS = JSON.parse($("source-form").dataset.formatOptions || "{}");
   // Vendor API sources by provider: {parts: ["api_key", ...], options: [...], hint: "the Admin API key (...)"}.
   const VENDORS = JSON.parse($("source-form").dataset.vendors || "{}");
@@ -78,6 +78,7 @@
       onchange: (event) => setEnabled(source, event.target.checked, event.target),
     });
     const status = C.el("div", { class: "status-cell" }, C.statusBadge(source.last_status));
+    if (running) status.append(runProgress(source));
     return C.el("tr", { dataset: { sourceId: source.id, sourceName: source.name } },
       C.el("td", { class: "source-cell" },
         C.el("div", { class: "strong source-name", text: source.name }),
@@ -98,10 +99,50 @@
       C.el("td", { class: "actions" },
         C.el("button", { type: "button", class: "btn btn-small", disabled: running, onclick: () => syncNow(source) },
           running ? "Syncing…" : "Sync now"),
+        C.el("button", { type: "button", class: "btn btn-small btn-quiet", disabled: running, onclick: () => openSyncFrom(source) },
+          "Sync from…"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet", "aria-expanded": String(openHistory.has(source.id)),
           onclick: () => toggleHistory(source) }, "History"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet", onclick: () => openForm(source) }, "Edit"),
         C.el("button", { type: "button", class: "btn btn-small btn-quiet btn-danger-text", onclick: () => openRemove(source) }, "Remove")));
+  }
+
+  // A running sync's progress from its newest run ("writing · 3/12 files · 120,000 rows · 2 months"), and a way to
+  // cancel it; refreshed with the list every 2 s while it runs.
+  function runProgress(source) {
+    const line = C.el("div", { class: "small muted run-progress", text: "starting…" });
+    const box = C.el("div", { class: "run-box" }, line);
+    C.api("GET", `${base}/${source.id}/syncs?limit=1`).then((page) => {
+      const run = page.items[0];
+      if (!run || run.status !== "running") return;
+      line.textContent = describeProgress(run.progress);
+      box.append(C.el("button", {
+        type: "button", class: "btn btn-small btn-quiet btn-danger-text", disabled: !!run.cancel_requested_at,
+        onclick: (event) => cancelRun(source, run, event.target),
+      }, run.cancel_requested_at ? "Cancelling…" : "Cancel sync"));
+    }).catch(() => { line.textContent = ""; });
+    return box;
+  }
+
+  function describeProgress(progress) {
+    if (!progress) return "starting…";
+    const parts = [progress.phase];
+    if (progress.files) parts.push(`${C.integer(progress.files_read)}/${C.integer(progress.files)} files`);
+    parts.push(`${C.integer(progress.rows)} row${progress.rows === 1 ? "" : "s"}`);
+    if (progress.months.length) parts.push(`${progress.months.length} month${progress.months.length === 1 ? "" : "s"}`);
+    return parts.join(" · ");
+  }
+
+  async function cancelRun(source, run, button) {
+    button.disabled = true;
+    try {
+      await C.api("POST", `${base}/${source.id}/syncs/${run.id}/cancel`);
+      C.toast(`Cancelling the sync of ${source.name}: it stops before it commits, and nothing changes.`);
+    } catch (error) {
+      C.toast(error.status === 409 ? `The sync of ${source.name} already ended.` : `Could not cancel: ${error.message}`,
+        error.status === 409 ? "info" : "error");
+    }
+    await load();
   }
 
   // Which secret a source holds, never its value: "credential set (stored)", "storage identity set (aws-role)".
@@ -155,8 +196,7 @@
 
   async function syncNow(source) {
     try {
-      await C.api("POST", `${base}/${source.id}/sync`);
-      C.toast(`Sync of ${source.name} started.`);
+      await startSync(source, null);
     } catch (error) {
       const message = error.status === 409
         ? `A sync of ${source.name} is already running; it shows here when it ends.`
@@ -164,6 +204,46 @@
       C.toast(message, error.status === 409 ? "info" : "error");
     }
     await load();
+  }
+
+  // Sync from a date: reload every billing month from that date's month (an export older than the first sync reached).
+  let syncing = null;
+  function openSyncFrom(source) {
+    syncing = source;
+    $("sync-title").textContent = `Sync ${source.name} from a date`;
+    $("sync-from").value = "";
+    $("sync-from").max = C.isoDate(new Date());
+    $("error-sync-from").hidden = true;
+    $("sync-from").removeAttribute("aria-invalid");
+    $("sync-dialog").showModal();
+    $("sync-from").focus();
+  }
+
+  // POST .../sync with {from}; the API's 422 (e.g. a future date) names the field.
+  async function startSync(source, from) {
+    await C.api("POST", `${base}/${source.id}/sync`, { json: from ? { from } : undefined });
+    C.toast(from ? `Sync of ${source.name} from ${from} started.` : `Sync of ${source.name} started.`);
+  }
+
+  async function confirmSyncFrom(event) {
+    event.preventDefault();
+    const from = $("sync-from").value;
+    const fail = (message) => {
+      $("error-sync-from").textContent = message;
+      $("error-sync-from").hidden = false;
+      $("sync-from").setAttribute("aria-invalid", "true");
+    };
+    if (!from) { fail("Pick the first day to reload from."); return; }
+    $("sync-start").disabled = true;
+    try {
+      await startSync(syncing, from);
+      $("sync-dialog").close();
+      await load();
+    } catch (error) {
+      fail(error.status === 409 ? `${error.message} Try again when it ends.` : (error.fieldErrors.from || error.message));
+    } finally {
+      $("sync-start").disabled = false;
+    }
   }
 
   async function setEnabled(source, enabled, input) {
@@ -225,6 +305,7 @@
     clearErrors();
     $("source-title").textContent = source ? `Edit ${source.name}` : "Add a billing source";
     $("source-save").textContent = source ? "Save changes" : "Add source";
+    $("from-field").hidden = !!source;  // a source's later syncs take a date with Sync from…
     inputFor("provider").disabled = !!source;
     inputFor("provider").title = source ? "A source's provider cannot change; add a new source instead." : "";
     if (source) {
@@ -394,6 +475,8 @@
     event.preventDefault();
     clearErrors();
     const fields = formFields();
+    const from = editing ? "" : $("source-from").value;
+    if (from && from > C.isoDate(new Date())) { showFieldError("from", "Pick a day that is not in the future."); return; }
     if (fields.options === null) { showFieldError("options", "Write each option as key=value, one per line."); return; }
     const vendor = vendorOf(fields.provider);
     let secrets;
@@ -441,7 +524,10 @@
         ? await C.api("PUT", `${base}/${editing.id}`, { json: body })
         : await C.api("POST", base, { json: body });
       closeForm();
-      C.toast(editing ? `Saved ${saved.name}.` : `Added ${saved.name}. Its first sync starts shortly; use Sync now to start it at once.`);
+      for (const notice of saved.notices || []) C.toast(notice, "info");
+      if (editing) C.toast(`Saved ${saved.name}.`);
+      else if (from) await firstSyncFrom(saved, from);
+      else C.toast(`Added ${saved.name}. Its first sync starts shortly; use Sync now to start it at once.`);
       await load();
     } catch (error) {
       const fieldErrors = error.fieldErrors;
@@ -465,6 +551,18 @@
     } finally {
       button.disabled = false;
       button.textContent = button.dataset.label;
+    }
+  }
+
+  // The source exists: its first sync reads from the date given (the scheduler's would stop at the first-sync limit).
+  async function firstSyncFrom(source, from) {
+    try {
+      await startSync(source, from);
+    } catch (error) {
+      const message = error.status === 409
+        ? `Added ${source.name}; its first sync had already started, so it reads the default months. Use Sync from… when it ends.`
+        : `Added ${source.name}, but its sync from ${from} did not start: ${error.message}`;
+      C.toast(message, error.status === 409 ? "info" : "error");
     }
   }
 
@@ -509,6 +607,8 @@
   $("source-form").addEventListener("submit", save);
   $("source-cancel").addEventListener("click", closeForm);
   $("source-dialog").addEventListener("close", clearSecrets);
+  $("sync-form").addEventListener("submit", confirmSyncFrom);
+  $("sync-cancel").addEventListener("click", () => $("sync-dialog").close());
   $("remove-form").addEventListener("submit", confirmRemove);
   $("remove-cancel").addEventListener("click", () => $("remove-dialog").close());
   load();

@@ -86,10 +86,8 @@
         meta("Schedule", source.enabled ? "Syncs on schedule" : C.el("span", { class: "muted", text: "Off: manual syncs only" })),
         meta("Months loaded", monthsSummary(source.months || []))));
     if (source.stale) {
-      side.append(C.el("p", { class: "notice notice-warn small" },
-        source.last_success_at
-          ? "Stale: the last successful sync is older than two sync intervals. "
-          : "Stale: no sync of this source has succeeded yet. ",
+      side.append(C.el("p", { class: "notice notice-warn small stale-reason" },
+        `Stale: ${source.stale_reason || "the data is not current"}. `,
         source.last_error ? "The error below says what to fix; then sync again." : "Check that costlake serve or costlake worker is running, or sync now."));
     }
     if (source.last_error) {

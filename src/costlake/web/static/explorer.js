@@ -103,8 +103,9 @@
       chart: pick("chart", ["bar", "area"], base.chart),
       currency: /^[A-Z]{3}$/.test(params.get("currency") || "") ? params.get("currency") : null,
       table: pick("table", ["groups", "rows"], base.table),
-      sort: params.get("sort") || base.sort,
-      dir: pick("dir", ["asc", "desc"], base.dir),
+      // "By period" reads in date order unless the link says otherwise.
+      sort: params.get("sort") || (params.get("table") === "rows" ? "period" : base.sort),
+      dir: pick("dir", ["asc", "desc"], params.get("table") === "rows" && !params.get("sort") ? "asc" : base.dir),
     };
   }
 
@@ -725,7 +726,11 @@
       picker.cursor = null;
       list.replaceChildren(C.el("li", { class: "muted small", text: "Loading values…" }));
     }
-    const params = new URLSearchParams({ dimension: $("filter-dimension").value, search: $("filter-search").value, limit: "50" });
+    // The amounts shown are the costs in the explorer's date range, as the chart counts them.
+    const params = new URLSearchParams({
+      dimension: $("filter-dimension").value, search: $("filter-search").value, limit: "50",
+      start: state.start, end: state.end, time_basis: state.basis,
+    });
     if (!reset && picker.cursor) params.set("cursor", picker.cursor);
     try {
       const page = await C.api("GET", C.tenantPath(`/costs/dimension-values?${params}`));
@@ -824,6 +829,9 @@
     document.querySelectorAll("#table-view button").forEach((button) => {
       button.addEventListener("click", () => {
         state.table = button.dataset.view;
+        // Each view opens in its natural order: periods by date, groups by cost.
+        if (state.table === "rows") [state.sort, state.dir] = ["period", "asc"];
+        else if (state.sort === "period") [state.sort, state.dir] = ["cost", "desc"];
         saveState(false);
         renderControls();
         if (result) render();
