@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from costlake.allocation import Allocation
 from costlake.catalog import Catalog, open_catalog
 from costlake.hooks import DEFAULT_HANDLERS, Handler
 from costlake.query.engine import CostReader
@@ -21,6 +22,7 @@ class Services:
     lake: Lake
     runner: SyncRunner
     reader: CostReader
+    allocation: Allocation
 
     @classmethod
     def open(cls, settings: Settings, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Services:
@@ -28,7 +30,8 @@ class Services:
         catalog = open_catalog(settings)
         lake = Lake(settings)
         runner = SyncRunner(SyncContext(settings, catalog, lake, handlers=handlers))
-        return cls(settings, catalog, lake, runner, CostReader(settings, lake))
+        reader = CostReader(settings, lake)
+        return cls(settings, catalog, lake, runner, reader, Allocation(catalog, reader))
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from costlake.api.schemas_allocation import AllocationStateOut
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.credentials import credential_view
 from costlake.formats.registry import KNOWN_FORMATS, KNOWN_PROVIDERS
@@ -252,6 +253,8 @@ class CostQueryResult(BaseModel):
     rows: list[CostRowOut]
     totals: dict[str, str]
     elapsed_ms: float
+    allocation_version: Annotated[int | None, Field(description="The allocation rules version that answered dim:<name>")] = None
+    warnings: list[str] = Field(default_factory=list, description="Notes of the allocation rules, e.g. a split that fell back to even")
 
 
 class DimensionOut(BaseModel):
@@ -265,8 +268,9 @@ class TagKeyOut(BaseModel):
 
 
 class DimensionsOut(BaseModel):
-    dimensions: list[DimensionOut]
+    dimensions: list[DimensionOut] = Field(description="Columns, then the published allocation dimensions as dim:<name>")
     tag_keys: list[TagKeyOut]
+    allocation: Annotated[AllocationStateOut | None, Field(description="The published allocation version and its coverage")] = None
 
 
 class DimensionValueOut(BaseModel):
@@ -301,6 +305,7 @@ class SourceHealthOut(BaseModel):
 
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
+    allocation: Annotated[AllocationStateOut | None, Field(description="Allocation coverage per dimension (published rules)")] = None
 
 
 class CommitmentOut(BaseModel):

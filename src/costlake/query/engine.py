@@ -11,7 +11,8 @@ from typing import Any
 from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
-from costlake.query.model import DIMENSIONS, CostQuery
+from costlake.query.allocated import AllocationPlan, Grouping
+from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params, cost_query_sql, dimension_expression
 from costlake.settings import Settings
@@ -28,6 +29,13 @@ class CostRow:
     currency: str
     cost: Decimal
     other: bool
+
+
+@dataclass
+class CostResult:
+    rows: list[CostRow]
+    elapsed_ms: float
+    notes: list[str]  # warnings of the allocation rules (e.g. a split that fell back to even)
 
 
 class CostReader:
@@ -60,23 +68,30 @@ class CostReader:
                 table.update_incremental()
             return table.file_uris()
 
-    def _run(self, scope: Scope, sql: str, params: Params) -> list[tuple[Any, ...]]:
+    def _run(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> list[tuple[Any, ...]]:
         files = self.files(scope.tenant_id)
         if not files:
             return []
         params.values["files"] = files
         cursor = self._connection.cursor()
         try:
-            return cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values).fetchall()
+            prefix = ", ".join([f"costs AS (SELECT * FROM {_SCAN})", *(ctes or [])])
+            return cursor.execute(f"WITH {prefix} {sql}", params.values).fetchall()
         finally:
             cursor.close()
 
-    def costs(self, query: CostQuery, scope: Scope) -> tuple[list[CostRow], float]:
-        """Rows per period, group and currency; and how long the engine took, in milliseconds."""
+    def select(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> list[tuple[Any, ...]]:
+        """Run a SELECT over the scope's rows, named `costs` (for features above this layer, e.g. allocation)."""
+        return self._run(scope, sql, params, ctes)
+
+    def costs(self, query: CostQuery, scope: Scope, plan: AllocationPlan | None = None) -> CostResult:
+        """Rows per period, group and currency, how long the engine took, and the allocation's warnings.
+
+        `plan` answers dim:<name> (the caller checked that it knows every name the query uses)."""
         started = time.perf_counter()
         params = Params()
-        sql = cost_query_sql(query, scope.conditions(params), params)
-        rows = self._run(scope, sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params)
+        statement = cost_query_sql(query, scope.conditions(params), params, plan)
+        rows = self._run(scope, statement.sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params, statement.ctes)
         width = len(query.group_by)
         result = [
             CostRow(
@@ -87,27 +102,37 @@ class CostReader:
                 other=bool(row[3 + width]),
             )
             for row in rows
+            if row[-1] is None
         ]
-        return result, (time.perf_counter() - started) * 1000
+        notes = sorted({row[-1] for row in rows if row[-1] is not None})
+        return CostResult(result, (time.perf_counter() - started) * 1000, notes)
 
     def dimension_values(
-        self, scope: Scope, dimension: str, *, search: str | None, limit: int, offset: int
+        self, scope: Scope, dimension: str, *, search: str | None, limit: int, offset: int, plan: AllocationPlan | None = None
     ) -> list[tuple[Any, dict[str, Decimal]]]:
         """Values of a dimension, largest cost first (ranked on the sum across currencies, shown per currency)."""
         params = Params()
-        expression = dimension_expression(dimension, params)
-        where = [*scope.conditions(params), f"{expression} IS NOT NULL"]
+        ctes: list[str] = []
+        if dimension.startswith(DIM_PREFIX) and plan is not None:
+            allocated = plan.grouped(Grouping("EffectiveCost", None, scope.conditions(params), [dimension]), params)
+            ctes, values = allocated.ctes, f"SELECT g0 AS value, currency, cost FROM ({allocated.base})"
+        else:
+            expression = dimension_expression(dimension, params)
+            values = (
+                f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
+                f"WHERE {' AND '.join(scope.conditions(params))} GROUP BY ALL"
+            )
+        where = ["value IS NOT NULL"]
         if search:
-            where.append(f"contains(lower(CAST({expression} AS VARCHAR)), {params.bind(search.lower())})")
+            where.append(f"contains(lower(CAST(value AS VARCHAR)), {params.bind(search.lower())})")
         sql = (
-            f"SELECT value, list(currency ORDER BY currency), list(cost ORDER BY currency) FROM ("
-            f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
-            f"WHERE {' AND '.join(where)} GROUP BY ALL) GROUP BY value "
+            f"SELECT value, list(currency ORDER BY currency), list(cost ORDER BY currency) FROM ({values}) "
+            f"WHERE {' AND '.join(where)} GROUP BY value "
             f"ORDER BY sum(abs(cost)) DESC, value LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}"
         )
         return [
             (value, {currency: cost for currency, cost in zip(currencies, costs, strict=True) if currency})
-            for value, currencies, costs in self._run(scope, sql, params)
+            for value, currencies, costs in self._run(scope, sql, params, ctes)
         ]
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:

@@ -18,11 +18,10 @@ from costlake.api.schemas import (
     SourceHealthOut,
 )
 from costlake.catalog import sources as source_rows
-from costlake.catalog.models import Tenant
 from costlake.errors import InvalidInput
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
-from costlake.query.model import CostQuery, Filter, check_dimension
+from costlake.query.model import CostQuery, Filter, allocation_names, check_dimension
 from costlake.query.scope import Scope
 from costlake.text import money_text
 
@@ -37,8 +36,14 @@ def get_scope(tenant: TenantDep) -> Scope:
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
-def _source_names(services: Any, tenant: Tenant) -> dict[str, str]:
-    return {source.id: source.name for source in source_rows.list_sources(services.catalog, tenant.id)}
+def source_names(services: Any, tenant_id: str) -> dict[str, str]:
+    return {source.id: source.name for source in source_rows.list_sources(services.catalog, tenant_id)}
+
+
+def allocation_state(services: Any, scope: Scope) -> dict[str, Any] | None:
+    """The published allocation version with each dimension's coverage, or None when none is published."""
+    plan = services.allocation.plans.get(scope.tenant_id)
+    return None if plan is None else {"version": plan.version, "dimensions": services.allocation.coverage(scope, plan)}
 
 
 def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filter]:
@@ -52,12 +57,13 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 
 @router.post("/costs/query", response_model=CostQueryResult)
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
-    names = _source_names(services, tenant)
+    names = source_names(services, tenant.id)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
-    rows, elapsed_ms = services.reader.costs(query, scope)
+    plan = services.allocation.plans.for_query(tenant.id, query.allocation_dimensions(), query.allocation_version)
+    result = services.reader.costs(query, scope, plan)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     out = []
-    for row in rows:
+    for row in result.rows:
         totals[row.currency] += row.cost
         fields: dict[str, Any] = {"period": row.period}
         for dimension, value in zip(query.group_by, row.groups, strict=True):
@@ -66,14 +72,18 @@ def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: 
     return {
         "rows": out,
         "totals": {currency: money_text(total) for currency, total in sorted(totals.items())},
-        "elapsed_ms": round(elapsed_ms, 2),
+        "elapsed_ms": round(result.elapsed_ms, 2),
+        "allocation_version": plan.version if plan else None,
+        "warnings": result.notes,
     }
 
 
 @router.get("/costs/dimensions", response_model=DimensionsOut)
 def dimensions(scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     tag_keys = [{"key": key, "coverage": coverage} for key, coverage in services.reader.tag_coverage(scope)]
-    return {"dimensions": dimension_catalog(), "tag_keys": tag_keys}
+    allocation = allocation_state(services, scope)
+    virtual = [{"name": f"dim:{entry['name']}", "label": entry["name"]} for entry in (allocation or {}).get("dimensions", [])]
+    return {"dimensions": dimension_catalog() + virtual, "tag_keys": tag_keys, "allocation": allocation}
 
 
 @router.get("/costs/dimension-values", response_model=DimensionValuesOut)
@@ -85,14 +95,16 @@ def dimension_values(
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$", description="next_cursor of the previous page")] = None,
+    allocation_version: Annotated[int | None, Query(ge=1, description="For dim:<name>: the rules version (default: published)")] = None,
 ) -> dict[str, Any]:
     try:
         check_dimension(dimension)
     except ValueError as error:
         raise InvalidInput("dimension", str(error)) from None
+    plan = services.allocation.plans.for_query(tenant.id, allocation_names([dimension]), allocation_version, field="dimension")
     offset = int(cursor or 0)
-    values = services.reader.dimension_values(scope, dimension, search=search, limit=limit + 1, offset=offset)
-    names = _source_names(services, tenant) if dimension == "source" else {}
+    values = services.reader.dimension_values(scope, dimension, search=search, limit=limit + 1, offset=offset, plan=plan)
+    names = source_names(services, tenant.id) if dimension == "source" else {}
     page = [
         {"value": str(names.get(value, value)), "costs": {c: money_text(v) for c, v in costs.items()}}
         for value, costs in values[:limit]
@@ -125,5 +137,6 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 ],
             )
             for entry in report
-        ]
+        ],
+        "allocation": allocation_state(services, scope),
     }

@@ -1,0 +1,323 @@
+"""Rules to DuckDB SQL, evaluated on an aggregate of the rows rather than on the rows.
+
+Rules only look at a few columns and the tag map, and those combinations are far fewer than rows. So a query
+first groups the tenant's rows by what the rules and the query need (period buckets, the referenced columns, the
+tag map, the currency: `agg`), then labels each group with every dimension it needs (`lab`: one CASE-like
+expression per dimension, in dependency order), then applies the splits of the dimensions it shows (splits.py),
+and groups the result. The lake is never rewritten: a rule change applies to all history at the next query.
+
+A `CompiledRules` is built once per tenant and version (validation, dependency order); each query asks it for SQL
+with its own bound parameters. Rule values, tag keys and patterns are always parameters, never SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from costlake.allocation.rules import (
+    RULE_COLUMNS,
+    CoalesceRule,
+    Dimension,
+    InheritRule,
+    RegexExtract,
+    RegexReplace,
+    RuleSet,
+    Split,
+    Transform,
+    WhenRule,
+    check_rules,
+)
+from costlake.allocation.splits import SplitSql
+from costlake.months import add_months, month_of
+from costlake.query.allocated import AllocatedSql, Grouping
+from costlake.query.model import DIM_PREFIX, TAG_PREFIX, CostQuery, Filter, allocation_names
+from costlake.query.sql import Params, Resolve, dimension_expression, filter_condition, period_expression, time_range
+
+_FLEXIBLE = re.compile(r"[\s._-]")
+FLEXIBLE_SQL = r"'[\s._-]'"
+
+
+def flexible_key(key: str) -> str:
+    """The form flexible matching compares: lower case, without whitespace, '.', '_' or '-'."""
+    return _FLEXIBLE.sub("", key.lower())
+
+
+def transform_sql(expression: str, transforms: Iterable[Transform], params: Params) -> str:
+    for step in transforms:
+        if step == "trim":
+            expression = f"trim({expression})"
+        elif step == "lower":
+            expression = f"lower({expression})"
+        elif step == "upper":
+            expression = f"upper({expression})"
+        elif step == "normalize":
+            expression = f"trim(regexp_replace(lower(trim({expression})), '[^\\pL\\pN]+', '-', 'g'), '-')"
+        elif isinstance(step, RegexExtract):
+            expression = f"regexp_extract({expression}, {params.bind(step.regex_extract)}, {int(step.group)})"
+        elif isinstance(step, RegexReplace):
+            expression = f"regexp_replace({expression}, {params.bind(step.regex_replace)}, {params.bind(step.with_)}, 'g')"
+    return expression
+
+
+def _mapped(expression: str, mapping: dict[str, str], params: Params) -> str:
+    if not mapping:
+        return expression
+    lookup = f"MAP({params.bind(list(mapping))}, {params.bind(list(mapping.values()))})"
+    return f"coalesce({lookup}[{expression}], {expression})"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What `agg` must keep for the dimensions a query labels: table columns (by SQL name) and the tag map."""
+
+    columns: frozenset[str] = frozenset()
+    tags: bool = False
+
+    def __or__(self, other: Needs) -> Needs:
+        return Needs(self.columns | other.columns, self.tags or other.tags)
+
+
+def _filter_needs(filters: Iterable[Filter]) -> Needs:
+    needs = Needs()
+    for condition in filters:
+        if condition.dimension.startswith(TAG_PREFIX):
+            needs |= Needs(tags=True)
+        elif not condition.dimension.startswith(DIM_PREFIX):
+            needs |= Needs(frozenset({RULE_COLUMNS[condition.dimension]}))
+    return needs
+
+
+@dataclass
+class Labels:
+    """Column names of one plan's labels inside a statement (a prefix keeps two plans apart in a preview)."""
+
+    prefix: str
+
+    def matched(self, i: int) -> str:
+        return f"{self.prefix}m{i}"
+
+    def value(self, i: int) -> str:
+        return f"{self.prefix}d{i}"
+
+    def split(self, i: int) -> str:
+        return f"{self.prefix}s{i}"
+
+
+class CompiledRules:
+    """One version of a tenant's rules, checked and ordered; answers dim:<name> for the query engine."""
+
+    def __init__(self, rules: RuleSet, version: int) -> None:
+        self.rules = rules
+        self.version = version
+        self.order = check_rules(rules)
+        self.index = {dimension.name: i for i, dimension in enumerate(rules.dimensions)}
+
+    def dimension_names(self) -> list[str]:
+        return [dimension.name for dimension in self.rules.dimensions]
+
+    def dimension(self, name: str) -> Dimension:
+        return self.rules.dimensions[self.index[name]]
+
+    # --- what a query needs ---------------------------------------------------------------------------------------
+
+    def closure(self, names: Iterable[str], applied: Iterable[str] = ()) -> list[str]:
+        """`names`, the dimensions their rules read, and those the filters of the `applied` splits read, in
+        dependency order."""
+        wanted: set[str] = set()
+        pending = list(names)
+        for name in applied:
+            conditions = [condition for split in self.dimension(name).splits for condition in [*split.when, *split.over]]
+            pending += [condition.dimension[len(DIM_PREFIX) :] for condition in conditions if condition.dimension.startswith(DIM_PREFIX)]
+        while pending:
+            name = pending.pop()
+            if name in wanted:
+                continue
+            wanted.add(name)
+            for rule in self.dimension(name).rules:
+                if isinstance(rule, InheritRule):
+                    pending.append(rule.from_dimension)
+                elif isinstance(rule, WhenRule):
+                    pending += [c.dimension[len(DIM_PREFIX) :] for c in rule.when if c.dimension.startswith(DIM_PREFIX)]
+        return [name for name in self.order if name in wanted]
+
+    def needs(self, labelled: Iterable[str], applied: Iterable[str]) -> Needs:
+        needs = Needs()
+        for name in labelled:
+            for rule in self.dimension(name).rules:
+                if isinstance(rule, CoalesceRule):
+                    needs |= Needs(tags=True)
+                elif isinstance(rule, WhenRule):
+                    needs |= _filter_needs(rule.when)
+        for name in applied:
+            for split in self.dimension(name).splits:
+                needs |= _filter_needs([*split.when, *split.over])
+        return needs
+
+    # --- labels ---------------------------------------------------------------------------------------------------
+
+    def resolver(self, labels: Labels) -> Resolve:
+        """How a rule's filter reads a column, a tag or another dimension's label on `lab`."""
+
+        def resolve(name: str, params: Params) -> str:
+            if name.startswith(DIM_PREFIX):
+                return labels.value(self.index[name[len(DIM_PREFIX) :]])
+            if name.startswith(TAG_PREFIX):
+                return f"Tags[{params.bind(name[len(TAG_PREFIX) :])}]"
+            return RULE_COLUMNS[name]
+
+        return resolve
+
+    def _tag_value(self, key: str, flexible: bool, params: Params) -> str:
+        exact = f"nullif(Tags[{params.bind(key)}], '')"
+        if not flexible:
+            return exact
+        # Another spelling of the key; the exact one first, then the spellings in sorted order (deterministic).
+        variants = (
+            f"list_sort(list_filter(map_entries(Tags), lambda e: regexp_replace(lower(e.key), {FLEXIBLE_SQL}, '', 'g') = "
+            f"{params.bind(flexible_key(key))} AND e.value <> ''))[1].value"
+        )
+        return f"coalesce({exact}, {variants})"
+
+    def _rule_sql(self, rule: CoalesceRule | WhenRule | InheritRule, labels: Labels, params: Params) -> str:
+        if isinstance(rule, WhenRule):
+            resolve = self.resolver(labels)
+            conditions = " AND ".join(filter_condition(condition, params, resolve) for condition in rule.when)
+            return f"CASE WHEN {conditions} THEN {params.bind(rule.value)} END"
+        if isinstance(rule, CoalesceRule):
+            values = [f"nullif({transform_sql(self._tag_value(key, rule.flexible, params), rule.transform, params)}, '')" for key in rule.coalesce]
+            value = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
+            return _mapped(value, rule.map, params)
+        value = f"nullif({transform_sql(labels.matched(self.index[rule.from_dimension]), rule.transform, params)}, '')"
+        return _mapped(value, rule.map, params)
+
+    def label_columns(self, names: Iterable[str], labels: Labels, params: Params, applied: Iterable[str] = ()) -> list[str]:
+        """SELECT items adding, for each dimension (in dependency order), the value its rules matched (NULL: no
+        rule did), its value with the fallback, and for `applied` dimensions the split each row is a source of."""
+        items = []
+        for name in names:
+            i, dimension = self.index[name], self.dimension(name)
+            rules = [self._rule_sql(rule, labels, params) for rule in dimension.rules]
+            matched = "CAST(NULL AS VARCHAR)" if not rules else rules[0] if len(rules) == 1 else f"coalesce({', '.join(rules)})"
+            items += [f"{matched} AS {labels.matched(i)}", f"coalesce({labels.matched(i)}, {params.bind(dimension.fallback)}) AS {labels.value(i)}"]
+        resolve = self.resolver(labels)
+        for name in applied:
+            i, dimension = self.index[name], self.dimension(name)
+            cases = " ".join(
+                f"WHEN {' AND '.join(filter_condition(c, params, resolve) for c in split.when)} THEN {n}"
+                for n, split in enumerate(dimension.splits, start=1)
+            )
+            items.append(f"CASE {cases} END AS {labels.split(i)}")
+        return items
+
+    # --- the query engine's entry point ---------------------------------------------------------------------------
+
+    def grouped(self, grouping: Grouping, params: Params) -> AllocatedSql:
+        shown = allocation_names([*grouping.group_by, *(f.dimension for f in grouping.filters)])
+        applied = [name for name in shown if self.dimension(name).splits]
+        labelled = self.closure(shown, applied)
+        labels = Labels("")
+        raw_filters = [f for f in grouping.filters if not f.dimension.startswith(DIM_PREFIX)]
+        dim_filters = [f for f in grouping.filters if f.dimension.startswith(DIM_PREFIX)]
+        splits = [split for name in applied for split in self.dimension(name).splits]
+        window = Window.of(grouping.query, splits, params)
+        keep = " AND ".join(filter_condition(f, params) for f in raw_filters) if raw_filters else None
+        outputs = {
+            j: f"{dimension_expression(name, params)} AS q{j}" for j, name in enumerate(grouping.group_by) if not name.startswith(DIM_PREFIX)
+        }
+        agg = aggregate(
+            grouping.metric, grouping.scope, window, self.needs(labelled, applied), list(outputs.values()),
+            splits, keep=keep, keep_as_flag=bool(applied),
+        )
+        ctes = [f"agg AS ({agg})", f"lab AS MATERIALIZED (SELECT *, {', '.join(self.label_columns(labelled, labels, params, applied))} FROM agg)"]
+        relation, notes = "lab", []
+        for name in applied:
+            stage = SplitSql(self, name, labels, params, "lab", relation, window.filters(keep_as_flag=bool(applied) and keep is not None))
+            ctes += stage.ctes
+            relation = stage.output
+            notes += stage.notes
+        resolve = self.resolver(labels)
+        where = [*window.final_filters(bool(applied) and keep is not None), *(filter_condition(f, params, resolve) for f in dim_filters)]
+        groups = [
+            f"q{j} AS g{j}" if j in outputs else f"{labels.value(self.index[name[len(DIM_PREFIX) :]])} AS g{j}"
+            for j, name in enumerate(grouping.group_by)
+        ]
+        base = (
+            f"SELECT period, {', '.join([*groups, ''])}currency, sum(cost) AS cost FROM {relation} "
+            f"WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
+        )
+        return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None)
+
+
+@dataclass
+class Window:
+    """The time range a query shows, and the wider one its monthly splits weigh costs over (whole months)."""
+
+    period: str
+    shown: list[str] = field(default_factory=list)  # conditions on `costs` for the rows the query shows
+    read: list[str] = field(default_factory=list)  # conditions for the rows read (shown + the rest of their months)
+    day: bool = False
+    month: bool = False
+
+    @property
+    def wider(self) -> bool:
+        return self.read != self.shown
+
+    @classmethod
+    def of(cls, query: CostQuery | None, splits: list[Split], params: Params) -> Window:
+        day = any(split.granularity == "day" for split in splits)
+        month = any(split.granularity == "month" for split in splits)
+        if query is None:
+            return cls("CAST(NULL AS DATE)", day=day, month=month)
+        shown = time_range(query, params)
+        read = shown
+        if month and query.time_basis == "charge" and (query.start.day != 1 or query.end.day != 1):
+            first = date.fromisoformat(month_of(query.start) + "-01")
+            after = date.fromisoformat(add_months(month_of(query.end - timedelta(days=1)), 1) + "-01")
+            read = time_range(query.model_copy(update={"start": first, "end": after}), params)
+        return cls(period_expression(query), shown, read, day, month)
+
+    def filters(self, keep_as_flag: bool) -> list[str]:
+        """Conditions on `lab` (or a split stage) for the rows the query shows."""
+        return (["in_range"] if self.wider else []) + (["keep"] if keep_as_flag else [])
+
+    def final_filters(self, keep_as_flag: bool) -> list[str]:
+        return self.filters(keep_as_flag)
+
+
+def aggregate(
+    metric: str,
+    scope: list[str],
+    window: Window,
+    needs: Needs,
+    outputs: list[str],
+    splits: list[Split],
+    *,
+    keep: str | None = None,
+    keep_as_flag: bool = False,
+) -> str:
+    """The SELECT of `agg`: the rows read, grouped by what the labels, the splits and the query need.
+
+    Without splits the query's own filters prune rows here; with splits they become a `keep` column instead,
+    since a split weighs the costs of every row of its period, shown or not."""
+    items = [f"{window.period} AS period"]
+    if window.day:
+        items.append("CAST(date_trunc('day', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE) AS s_day")
+    if window.month:
+        items.append("CAST(date_trunc('month', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE) AS s_month")
+    where = [*scope, *window.read]
+    if window.wider:
+        items.append(f"({' AND '.join(window.shown)}) AS in_range")
+    if keep is not None:
+        if keep_as_flag:
+            items.append(f"coalesce({keep}, false) AS keep")
+        else:
+            where.append(keep)
+    items += outputs
+    items += sorted(needs.columns)
+    if needs.tags:
+        items.append("Tags")
+    items.append(f"BillingCurrency AS currency, sum({metric}) AS cost")
+    return f"SELECT {', '.join(items)} FROM costs WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
