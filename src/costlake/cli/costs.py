@@ -25,7 +25,7 @@ class QueryOutput(str, Enum):
     csv = "csv"
 
 
-def _tenant_path(tenant: str) -> str:
+def tenant_path(tenant: str) -> str:
     return f"/api/v1/tenants/{quote(tenant, safe='')}"
 
 
@@ -51,7 +51,7 @@ def query(
     tenant: TenantOption,
     start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (default: two months ago).")] = None,
     end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day after the last (exclusive).")] = None,
-    group_by: Annotated[list[str] | None, typer.Option(help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
+    group_by: Annotated[list[str] | None, typer.Option(help="Up to 3: ServiceName, RegionId, ..., source, tag:<key> or dim:<allocation dimension>.")] = None,
     granularity: Annotated[str, typer.Option(help="day, week, month or none.")] = "month",
     metric: Annotated[str, typer.Option(help="EffectiveCost, BilledCost, ListCost or ContractedCost.")] = "EffectiveCost",
     time_basis: Annotated[str, typer.Option(help="charge (ChargePeriodStart) or billing (billing month).")] = "charge",
@@ -60,6 +60,7 @@ def query(
         typer.Option("--filter", help="DIMENSION=VALUE, DIMENSION!=VALUE, DIMENSION=A,B, DIMENSION~TEXT, DIMENSION= (missing)."),
     ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
+    allocation_version: Annotated[int | None, typer.Option(min=1, help="Allocation rules version for dim:<name> (default: published).")] = None,
     output: Annotated[QueryOutput, typer.Option("--output", "-o")] = QueryOutput.table,
 ) -> None:
     """Costs by time and dimension. Currencies are never added together: each row and total has its own."""
@@ -70,10 +71,11 @@ def query(
         "group_by": group_by or [],
         "filters": [_filter(text) for text in filter_ or []],
         "top": top,
+        "allocation_version": allocation_version,
     }
     body.update({name: day.date().isoformat() for name, day in (("start", start), ("end", end)) if day is not None})
     with api_for(ctx) as api:
-        result = api.post(f"{_tenant_path(tenant)}/costs/query", json=body)
+        result = api.post(f"{tenant_path(tenant)}/costs/query", json=body)
     columns = ["period", *(group_by or []), "cost", "currency"]
     if output is QueryOutput.json:
         emit(result, Output.json)
@@ -90,7 +92,7 @@ def query(
 def data_health(ctx: typer.Context, tenant: TenantOption, output: Annotated[Output, typer.Option("--output", "-o")] = Output.table) -> None:
     """Per billing source: status, last success, freshness, staleness, and rows and billed cost per month."""
     with api_for(ctx) as api:
-        result = api.get(f"{_tenant_path(tenant)}/data-health")
+        result = api.get(f"{tenant_path(tenant)}/data-health")
     if output is Output.json:
         emit(result, output)
         return
