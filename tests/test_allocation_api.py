@@ -210,7 +210,8 @@ def test_versions_publish_restore_and_pinning(client, acme) -> None:  # type: ig
 
 def test_preview_shows_what_moves_and_coverage(client, acme) -> None:  # type: ignore[no-untyped-def]
     publish(client, acme.admin, [COST_CENTER])
-    put_draft(client, acme.admin, [TEAM, COST_CENTER])
+    unused = {"when": [{"dimension": "ServiceName", "values": ["Storage"]}], "method": "proportional"}  # matches no row
+    put_draft(client, acme.admin, [{**TEAM, "splits": [unused]}, COST_CENTER])
     response = client.post(f"{base('acme')}/allocation/preview", headers=auth(acme.member), json={})
     assert response.status_code == 200, response.text
     result = response.json()

@@ -89,9 +89,14 @@ def _table(connection: duckdb.DuckDBPyConnection, data: list[tuple]) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=rows, rules=rule_sets(), granularity=st.sampled_from(["day", "month", "none"]), two=st.booleans(), start=st.sampled_from([date(2026, 9, 1), date(2026, 9, 30)]))
-def test_allocated_totals_equal_raw_totals_per_period_and_currency(data, rules, granularity, two, start) -> None:  # type: ignore[no-untyped-def]
+@given(
+    data=rows, rules=rule_sets(), granularity=st.sampled_from(["day", "month", "none"]), two=st.booleans(),
+    start=st.sampled_from([date(2026, 9, 1), date(2026, 9, 30)]), resolved=st.booleans(),
+)
+def test_allocated_totals_equal_raw_totals_per_period_and_currency(data, rules, granularity, two, start, resolved) -> None:  # type: ignore[no-untyped-def]
     plan = CompiledRules(RuleSet.model_validate(rules), 1)
+    if resolved:  # flexible keys resolved to the table's keys (tag values as columns) rather than matched on the map
+        plan = plan.with_tag_keys(KEYS)
     names = plan.dimension_names()
     group_by = [f"dim:{names[-1]}"] + ([f"dim:{names[0]}"] if two and len(names) > 1 else [])
     connection = duckdb.connect()

@@ -27,6 +27,16 @@ class Allocation:
         self._coverage: dict[Scope, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
+    def resolved(self, scope: Scope, plan: CompiledRules) -> CompiledRules:
+        """The plan with its flexible keys resolved to the table's own tag keys (cached per table version by the
+        reader), so a query groups by a few tag values instead of whole tag maps."""
+        return plan.with_tag_keys(key for key, _ in self.reader.tag_coverage(scope)) if plan.flexible else plan
+
+    def for_query(self, scope: Scope, names: list[str], number: int | None, field: str = "group_by") -> CompiledRules | None:
+        """The plan a query naming dim:<names> needs (see Plans.for_query), resolved for the tenant's table."""
+        plan = self.plans.for_query(scope.tenant_id, names, number, field)
+        return None if plan is None else self.resolved(scope, plan)
+
     def coverage(self, scope: Scope, plan: CompiledRules) -> list[dict[str, Any]]:
         """Each dimension's share of cost outside its fallback bucket, over the explorer's default window (the
         current month and the two before); kept until the table or the published version changes."""
@@ -36,7 +46,7 @@ class Allocation:
         if cached is not None and cached[0] == key:
             return cached[1]
         window = CostQuery()
-        totals = totals_by_dimension(self.reader, scope, [plan], window.start, window.end)[0]
+        totals = totals_by_dimension(self.reader, scope, [self.resolved(scope, plan)], window.start, window.end)[0]
         result = [
             {"name": name, "fallback": plan.dimension(name).fallback, "coverage": totals[name].coverage, "start": window.start, "end": window.end}
             for name in plan.dimension_names()

@@ -12,6 +12,7 @@ with its own bound parameters. Rule values, tag keys and patterns are always par
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -71,30 +72,52 @@ def _mapped(expression: str, mapping: dict[str, str], params: Params) -> str:
 
 @dataclass(frozen=True)
 class Needs:
-    """What `agg` must keep for the dimensions a query labels: table columns (by SQL name) and the tag map."""
+    """What `agg` must keep for the dimensions a query labels: table columns (by SQL name), the values of some tag
+    keys, and the whole tag map when a flexible key cannot be resolved to the table's own keys."""
 
     columns: frozenset[str] = frozenset()
-    tags: bool = False
+    keys: frozenset[str] = frozenset()
+    tag_map: bool = False
 
     def __or__(self, other: Needs) -> Needs:
-        return Needs(self.columns | other.columns, self.tags or other.tags)
+        return Needs(self.columns | other.columns, self.keys | other.keys, self.tag_map or other.tag_map)
 
 
 def _filter_needs(filters: Iterable[Filter]) -> Needs:
     needs = Needs()
     for condition in filters:
         if condition.dimension.startswith(TAG_PREFIX):
-            needs |= Needs(tags=True)
+            needs |= Needs(keys=frozenset({condition.dimension[len(TAG_PREFIX) :]}))
         elif not condition.dimension.startswith(DIM_PREFIX):
             needs |= Needs(frozenset({RULE_COLUMNS[condition.dimension]}))
     return needs
 
 
+class TagAccess:
+    """How labels read tags from `agg`: one column per tag key the rules read (grouping by a few strings is
+    cheaper than by every row's whole map), or the map itself when some flexible key must be matched row by row."""
+
+    def __init__(self, needs: Needs) -> None:
+        self.columns = None if needs.tag_map else {key: f"t{i}" for i, key in enumerate(sorted(needs.keys))}
+
+    def value(self, key: str, params: Params) -> str:
+        if self.columns is None:
+            return f"Tags[{params.bind(key)}]"
+        return self.columns[key]
+
+    def agg_items(self, params: Params) -> list[str]:
+        if self.columns is None:
+            return ["Tags"]
+        return [f"Tags[{params.bind(key)}] AS {alias}" for key, alias in self.columns.items()]
+
+
 @dataclass
 class Labels:
-    """Column names of one plan's labels inside a statement (a prefix keeps two plans apart in a preview)."""
+    """Column names of one plan's labels inside a statement (a prefix keeps two plans apart in a preview), and how
+    they read tags."""
 
     prefix: str
+    tags: TagAccess
 
     def matched(self, i: int) -> str:
         return f"{self.prefix}m{i}"
@@ -109,11 +132,27 @@ class Labels:
 class CompiledRules:
     """One version of a tenant's rules, checked and ordered; answers dim:<name> for the query engine."""
 
-    def __init__(self, rules: RuleSet, version: int) -> None:
+    def __init__(self, rules: RuleSet, version: int, tag_keys: frozenset[str] | None = None) -> None:
         self.rules = rules
         self.version = version
         self.order = check_rules(rules)
         self.index = {dimension.name: i for i, dimension in enumerate(rules.dimensions)}
+        self.tag_keys = tag_keys  # the table's tag keys, which flexible keys resolve to (None: match row by row)
+
+    def with_tag_keys(self, keys: Iterable[str]) -> CompiledRules:
+        """The same plan, resolving flexible keys to these keys of the table (see `TagAccess`)."""
+        resolved = copy.copy(self)
+        resolved.tag_keys = frozenset(keys)
+        return resolved
+
+    @property
+    def flexible(self) -> bool:
+        return any(isinstance(rule, CoalesceRule) and rule.flexible for dimension in self.rules.dimensions for rule in dimension.rules)
+
+    def spellings(self, key: str) -> list[str]:
+        """The table's keys a flexible `key` matches: the key itself first, then the others in sorted order."""
+        form = flexible_key(key)
+        return [key, *sorted(k for k in self.tag_keys or () if k != key and flexible_key(k) == form)]
 
     def dimension_names(self) -> list[str]:
         return [dimension.name for dimension in self.rules.dimensions]
@@ -148,7 +187,9 @@ class CompiledRules:
         for name in labelled:
             for rule in self.dimension(name).rules:
                 if isinstance(rule, CoalesceRule):
-                    needs |= Needs(tags=True)
+                    needs |= Needs(keys=frozenset(rule.coalesce), tag_map=rule.flexible and self.tag_keys is None)
+                    if rule.flexible:
+                        needs |= Needs(keys=frozenset(k for key in rule.coalesce for k in self.spellings(key)))
                 elif isinstance(rule, WhenRule):
                     needs |= _filter_needs(rule.when)
         for name in applied:
@@ -165,16 +206,19 @@ class CompiledRules:
             if name.startswith(DIM_PREFIX):
                 return labels.value(self.index[name[len(DIM_PREFIX) :]])
             if name.startswith(TAG_PREFIX):
-                return f"Tags[{params.bind(name[len(TAG_PREFIX) :])}]"
+                return labels.tags.value(name[len(TAG_PREFIX) :], params)
             return RULE_COLUMNS[name]
 
         return resolve
 
-    def _tag_value(self, key: str, flexible: bool, params: Params) -> str:
-        exact = f"nullif(Tags[{params.bind(key)}], '')"
+    def _tag_value(self, key: str, flexible: bool, labels: Labels, params: Params) -> str:
+        exact = f"nullif({labels.tags.value(key, params)}, '')"
         if not flexible:
             return exact
         # Another spelling of the key; the exact one first, then the spellings in sorted order (deterministic).
+        if labels.tags.columns is not None:
+            spellings = [f"nullif({labels.tags.value(k, params)}, '')" for k in self.spellings(key)]
+            return spellings[0] if len(spellings) == 1 else f"coalesce({', '.join(spellings)})"
         variants = (
             f"list_sort(list_filter(map_entries(Tags), lambda e: regexp_replace(lower(e.key), {FLEXIBLE_SQL}, '', 'g') = "
             f"{params.bind(flexible_key(key))} AND e.value <> ''))[1].value"
@@ -187,7 +231,7 @@ class CompiledRules:
             conditions = " AND ".join(filter_condition(condition, params, resolve) for condition in rule.when)
             return f"CASE WHEN {conditions} THEN {params.bind(rule.value)} END"
         if isinstance(rule, CoalesceRule):
-            values = [f"nullif({transform_sql(self._tag_value(key, rule.flexible, params), rule.transform, params)}, '')" for key in rule.coalesce]
+            values = [f"nullif({transform_sql(self._tag_value(key, rule.flexible, labels, params), rule.transform, params)}, '')" for key in rule.coalesce]
             value = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
             return _mapped(value, rule.map, params)
         value = f"nullif({transform_sql(labels.matched(self.index[rule.from_dimension]), rule.transform, params)}, '')"
@@ -218,7 +262,8 @@ class CompiledRules:
         shown = allocation_names([*grouping.group_by, *(f.dimension for f in grouping.filters)])
         applied = [name for name in shown if self.dimension(name).splits]
         labelled = self.closure(shown, applied)
-        labels = Labels("")
+        needs = self.needs(labelled, applied)
+        labels = Labels("", TagAccess(needs))
         raw_filters = [f for f in grouping.filters if not f.dimension.startswith(DIM_PREFIX)]
         dim_filters = [f for f in grouping.filters if f.dimension.startswith(DIM_PREFIX)]
         splits = [split for name in applied for split in self.dimension(name).splits]
@@ -228,7 +273,7 @@ class CompiledRules:
             j: f"{dimension_expression(name, params)} AS q{j}" for j, name in enumerate(grouping.group_by) if not name.startswith(DIM_PREFIX)
         }
         agg = aggregate(
-            grouping.metric, grouping.scope, window, self.needs(labelled, applied), list(outputs.values()),
+            grouping.metric, grouping.scope, window, needs, labels.tags.agg_items(params) + list(outputs.values()),
             splits, keep=keep, keep_as_flag=bool(applied),
         )
         ctes = [f"agg AS ({agg})", f"lab AS MATERIALIZED (SELECT *, {', '.join(self.label_columns(labelled, labels, params, applied))} FROM agg)"]
@@ -237,7 +282,7 @@ class CompiledRules:
             stage = SplitSql(self, name, labels, params, "lab", relation, window.filters(keep_as_flag=bool(applied) and keep is not None))
             ctes += stage.ctes
             relation = stage.output
-            notes += stage.notes
+            notes += stage.notes()
         resolve = self.resolver(labels)
         where = [*window.final_filters(bool(applied) and keep is not None), *(filter_condition(f, params, resolve) for f in dim_filters)]
         groups = [
@@ -317,7 +362,5 @@ def aggregate(
             where.append(keep)
     items += outputs
     items += sorted(needs.columns)
-    if needs.tags:
-        items.append("Tags")
     items.append(f"BillingCurrency AS currency, sum({metric}) AS cost")
     return f"SELECT {', '.join(items)} FROM costs WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"

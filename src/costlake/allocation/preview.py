@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from costlake.allocation.compile import CompiledRules, Labels, Needs, Window, aggregate
+from costlake.allocation.compile import CompiledRules, Labels, Needs, TagAccess, Window, aggregate
 from costlake.allocation.splits import SplitSql
 from costlake.query.engine import CostReader
 from costlake.query.model import CostQuery
@@ -41,10 +41,11 @@ def totals_by_dimension(reader: CostReader, scope: Scope, plans: list[CompiledRu
     needs = Needs()
     for plan in plans:
         needs |= plan.needs(plan.order, [name for name in plan.order if plan.dimension(name).splits])
-    ctes = [f"agg AS ({aggregate('EffectiveCost', scope.conditions(params), window, needs, [], splits)})"]
+    tags = TagAccess(needs)
+    ctes = [f"agg AS ({aggregate('EffectiveCost', scope.conditions(params), window, needs, tags.agg_items(params), splits)})"]
     selects = []
     for p, plan in enumerate(plans):
-        labels, lab = Labels(f"p{p}_"), f"p{p}_lab"
+        labels, lab = Labels(f"p{p}_", tags), f"p{p}_lab"
         applied = [name for name in plan.order if plan.dimension(name).splits]
         ctes.append(f"{lab} AS MATERIALIZED (SELECT *, {', '.join(plan.label_columns(plan.order, labels, params, applied))} FROM agg)")
         for name in plan.order:

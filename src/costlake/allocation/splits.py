@@ -100,12 +100,17 @@ class SplitSql:
             f"SELECT * EXCLUDE (rid, t_value, share) REPLACE (coalesce(t_value, {value}) AS {value}, {remainder} AS cost) "
             f"FROM ({spread_rows}))"
         )
+        self._described = (name, dimension, keys, target, params)
+
+    def notes(self) -> list[str]:
+        """SELECTs of the warnings (bound only when a caller reports them): splits that fell back to even, and
+        periods with nothing to spread over."""
+        name, dimension, keys, target, params = self._described
         if all(split.method == "fixed" for split in dimension.splits):
-            self.notes: list[str] = []  # fixed weights always have targets
-            return
+            return []  # fixed weights always have targets
         names = [f"dimension {name}, split {n} ({split.method}, per {split.granularity})" for n, split in enumerate(dimension.splits, start=1)]
         labels_list = params.bind(names)
-        self.notes = [
+        return [
             f"SELECT list_extract({labels_list}, sn) || ': no positive cost to weigh in ' || count(*) || ' period(s) and currency(ies), "
             f"' || min(sp) || ' to ' || max(sp) || '; spread evenly instead' AS note "
             f"FROM (SELECT DISTINCT sn, sp, currency FROM {target} WHERE fell = 1) GROUP BY sn",

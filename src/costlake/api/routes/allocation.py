@@ -81,7 +81,8 @@ def post_preview(scope: ScopeDep, services: ServicesDep, body: Annotated[Preview
         draft = versions.compile_rules(versions.get_draft(services.catalog, scope.tenant_id).rules)
     window = CostQuery.model_validate({name: day for name, day in (("start", body.start), ("end", body.end)) if day is not None})
     published: CompiledRules | None = services.allocation.plans.get(scope.tenant_id)
-    return preview(services.reader, scope, draft, published, window.start, window.end)
+    resolve = services.allocation.resolved
+    return preview(services.reader, scope, resolve(scope, draft), published and resolve(scope, published), window.start, window.end)
 
 
 @router.post("/publish", response_model=PublishedOut, responses={**WRITE, 409: {"description": "Nothing to publish"}, 422: {"description": "Invalid draft"}})

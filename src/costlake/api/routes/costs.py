@@ -59,7 +59,7 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     names = source_names(services, tenant.id)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
-    plan = services.allocation.plans.for_query(tenant.id, query.allocation_dimensions(), query.allocation_version)
+    plan = services.allocation.for_query(scope, query.allocation_dimensions(), query.allocation_version)
     result = services.reader.costs(query, scope, plan)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     out = []
@@ -101,7 +101,7 @@ def dimension_values(
         check_dimension(dimension)
     except ValueError as error:
         raise InvalidInput("dimension", str(error)) from None
-    plan = services.allocation.plans.for_query(tenant.id, allocation_names([dimension]), allocation_version, field="dimension")
+    plan = services.allocation.for_query(scope, allocation_names([dimension]), allocation_version, field="dimension")
     offset = int(cursor or 0)
     values = services.reader.dimension_values(scope, dimension, search=search, limit=limit + 1, offset=offset, plan=plan)
     names = source_names(services, tenant.id) if dimension == "source" else {}
