@@ -112,7 +112,7 @@ def show(
     ctx: typer.Context,
     tenant: TenantOption,
     version: Annotated[int | None, typer.Option(min=1, help="A published version instead of the draft.")] = None,
-    fmt: Annotated[RulesFormat, typer.Option("--format", "-f", help="yaml or json.")] = RulesFormat.yaml,
+    fmt: Annotated[RulesFormat, typer.Option("--format", help="yaml or json.")] = RulesFormat.yaml,
 ) -> None:
     """Print the draft (or a version) as a rules file, ready for `apply -f`."""
     with api_for(ctx) as api:
