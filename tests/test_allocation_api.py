@@ -301,3 +301,54 @@ def test_inventory_suggestions_and_accepting_them(client, acme) -> None:  # type
     assert costs[("Payments", "USD")] == Decimal("10.00") and costs[("Payments", "EUR")] == Decimal("7.00")
     assert costs[("Unallocated", "USD")] == Decimal("12.00")  # Support, Anthropic, GCP and owner-team rows: no team key
     assert client.post(f"{base('acme')}/tags/suggestions/mk-nope/accept", headers=auth(acme.admin)).status_code == 404
+
+
+def test_suggestions_are_refreshed_after_each_sync_and_on_demand_when_stale(settings, make_tenant, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from costlake.allocation import suggestions
+    from costlake.catalog import allocation as allocation_rows
+    from costlake.query.scope import Scope
+    from costlake.services import Services
+    from costlake.sync.scheduler import Scheduler
+
+    acme = make_tenant("acme")
+    write_csv(tmp_path / "export" / "a.csv", [row("1.00", {"Team": "a"}), row("2.00", {"team": "a"})])
+    services = Services.open(settings)
+    try:
+        source = services.runner.start(_source(services, acme.id, tmp_path / "export"))
+        _wait(services, source.source_id)
+        assert allocation_rows.get_suggestions(services.catalog, acme.id) is None  # the handler runs in the worker
+        Scheduler(services.runner).tick()
+        stored = allocation_rows.get_suggestions(services.catalog, acme.id)
+        assert stored is not None and [item["variants"] for item in stored.items] == [["team", "Team"]]
+        assert stored.table_version == services.allocation.tags.table_version(Scope(acme.id))
+        assert suggestions.current(services.catalog, services.allocation.tags, Scope(acme.id)) == stored.items
+
+        # A new sync whose handler has not run yet: asking computes them for the new table version at once.
+        write_csv(tmp_path / "export" / "a.csv", [row("1.00", {"Team": "a"}), row("2.00", {"team": "a"}), row("3.00", {"TEAM": "b"})])
+        services.runner.start(_source(services, acme.id, tmp_path / "export", existing=source.source_id))
+        _wait(services, source.source_id)
+        items = suggestions.current(services.catalog, services.allocation.tags, Scope(acme.id))
+        assert [item["variants"] for item in items if item["kind"] == "merge_keys"] == [["TEAM", "team", "Team"]]
+        assert allocation_rows.get_suggestions(services.catalog, acme.id).table_version == stored.table_version + 1
+    finally:
+        services.close()
+
+
+def _source(services, tenant_id: str, folder: Path, existing: str | None = None):  # type: ignore[no-untyped-def]
+    from costlake.catalog import sources as source_rows
+    from costlake.catalog.models import BillingSource
+
+    if existing is not None:
+        return source_rows.get_source(services.catalog, tenant_id, existing)
+    return source_rows.insert_source(services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder)))
+
+
+def _wait(services, source_id: str) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from costlake.catalog.runs import list_runs
+
+    deadline = time.monotonic() + 30
+    while list_runs(services.catalog, source_id, limit=1, cursor=None)[0][0].status == "running":
+        assert time.monotonic() < deadline, "sync did not finish"
+        time.sleep(0.05)
