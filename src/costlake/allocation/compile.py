@@ -199,12 +199,14 @@ class CompiledRules:
 
     # --- labels ---------------------------------------------------------------------------------------------------
 
-    def resolver(self, labels: Labels) -> Resolve:
-        """How a rule's filter reads a column, a tag or another dimension's label on `lab`."""
+    def resolver(self, labels: Labels, labelled: bool = True) -> Resolve:
+        """How a filter reads a column, a tag or a dimension's value: on `lab` and after splits (`labelled`), or
+        inside the labelling itself, where only the earlier dimensions' matches exist yet."""
 
         def resolve(name: str, params: Params) -> str:
             if name.startswith(DIM_PREFIX):
-                return labels.value(self.index[name[len(DIM_PREFIX) :]])
+                i = self.index[name[len(DIM_PREFIX) :]]
+                return labels.value(i) if labelled else f"coalesce({labels.matched(i)}, {params.bind(self.rules.dimensions[i].fallback)})"
             if name.startswith(TAG_PREFIX):
                 return labels.tags.value(name[len(TAG_PREFIX) :], params)
             return RULE_COLUMNS[name]
@@ -225,11 +227,16 @@ class CompiledRules:
         )
         return f"coalesce({exact}, {variants})"
 
-    def _rule_sql(self, rule: CoalesceRule | WhenRule | InheritRule, labels: Labels, params: Params) -> str:
-        if isinstance(rule, WhenRule):
-            resolve = self.resolver(labels)
-            conditions = " AND ".join(filter_condition(condition, params, resolve) for condition in rule.when)
-            return f"CASE WHEN {conditions} THEN {params.bind(rule.value)} END"
+    def _when_sql(self, rules: list[WhenRule], labels: Labels, params: Params) -> str:
+        """Consecutive condition rules as one CASE (first match wins there too): one pass instead of one each."""
+        resolve = self.resolver(labels, labelled=False)
+        whens = " ".join(
+            f"WHEN {' AND '.join(filter_condition(condition, params, resolve) for condition in rule.when)} THEN {params.bind(rule.value)}"
+            for rule in rules
+        )
+        return f"CASE {whens} END"
+
+    def _rule_sql(self, rule: CoalesceRule | InheritRule, labels: Labels, params: Params) -> str:
         if isinstance(rule, CoalesceRule):
             values = [f"nullif({transform_sql(self._tag_value(key, rule.flexible, labels, params), rule.transform, params)}, '')" for key in rule.coalesce]
             value = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
@@ -237,24 +244,39 @@ class CompiledRules:
         value = f"nullif({transform_sql(labels.matched(self.index[rule.from_dimension]), rule.transform, params)}, '')"
         return _mapped(value, rule.map, params)
 
-    def label_columns(self, names: Iterable[str], labels: Labels, params: Params, applied: Iterable[str] = ()) -> list[str]:
-        """SELECT items adding, for each dimension (in dependency order), the value its rules matched (NULL: no
-        rule did), its value with the fallback, and for `applied` dimensions the split each row is a source of."""
-        items = []
+    def labelled(self, source: str, names: Iterable[str], labels: Labels, params: Params, applied: Iterable[str] = ()) -> str:
+        """`source` with, for each dimension (in dependency order), the value its rules matched (NULL: no rule
+        did), its value with the fallback, and for `applied` dimensions the split each row is a source of.
+
+        One projection per dimension: a dimension that reads another reads its column, instead of repeating (and
+        re-evaluating) that dimension's whole expression."""
+        sql = f"SELECT * FROM {source}"
+        finals = []
         for name in names:
             i, dimension = self.index[name], self.dimension(name)
-            rules = [self._rule_sql(rule, labels, params) for rule in dimension.rules]
+            rules: list[str] = []
+            pending: list[WhenRule] = []
+            for rule in [*dimension.rules, None]:
+                if isinstance(rule, WhenRule):
+                    pending.append(rule)
+                    continue
+                if pending:
+                    rules.append(self._when_sql(pending, labels, params))
+                    pending = []
+                if rule is not None:
+                    rules.append(self._rule_sql(rule, labels, params))
             matched = "CAST(NULL AS VARCHAR)" if not rules else rules[0] if len(rules) == 1 else f"coalesce({', '.join(rules)})"
-            items += [f"{matched} AS {labels.matched(i)}", f"coalesce({labels.matched(i)}, {params.bind(dimension.fallback)}) AS {labels.value(i)}"]
-        resolve = self.resolver(labels)
+            sql = f"SELECT *, {matched} AS {labels.matched(i)} FROM ({sql})"
+            finals.append(f"coalesce({labels.matched(i)}, {params.bind(dimension.fallback)}) AS {labels.value(i)}")
+        resolve = self.resolver(labels, labelled=False)
         for name in applied:
             i, dimension = self.index[name], self.dimension(name)
             cases = " ".join(
                 f"WHEN {' AND '.join(filter_condition(c, params, resolve) for c in split.when)} THEN {n}"
                 for n, split in enumerate(dimension.splits, start=1)
             )
-            items.append(f"CASE {cases} END AS {labels.split(i)}")
-        return items
+            finals.append(f"CASE {cases} END AS {labels.split(i)}")
+        return f"SELECT *, {', '.join(finals)} FROM ({sql})" if finals else sql
 
     # --- the query engine's entry point ---------------------------------------------------------------------------
 
@@ -276,7 +298,7 @@ class CompiledRules:
             grouping.metric, grouping.scope, window, needs, labels.tags.agg_items(params) + list(outputs.values()),
             splits, keep=keep, keep_as_flag=bool(applied),
         )
-        ctes = [f"agg AS ({agg})", f"lab AS MATERIALIZED (SELECT *, {', '.join(self.label_columns(labelled, labels, params, applied))} FROM agg)"]
+        ctes = [f"agg AS ({agg})", f"lab AS MATERIALIZED ({self.labelled('agg', labelled, labels, params, applied)})"]
         relation, notes = "lab", []
         for name in applied:
             stage = SplitSql(self, name, labels, params, "lab", relation, window.filters(keep_as_flag=bool(applied) and keep is not None))

@@ -68,21 +68,34 @@ class CostReader:
                 table.update_incremental()
             return table.file_uris()
 
-    def _run(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> list[tuple[Any, ...]]:
+    def _run(
+        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, *, tables: dict[str, Any] | None = None, arrow: bool = False
+    ) -> Any:
         files = self.files(scope.tenant_id)
         if not files:
-            return []
+            return None if arrow else []
         params.values["files"] = files
         cursor = self._connection.cursor()
         try:
+            for name, table in (tables or {}).items():
+                cursor.register(name, table)
             prefix = ", ".join([f"costs AS (SELECT * FROM {_SCAN})", *(ctes or [])])
+            if arrow:
+                return cursor.sql(f"WITH {prefix} {sql}", params=params.values).to_arrow_table()
             return cursor.execute(f"WITH {prefix} {sql}", params.values).fetchall()
         finally:
             cursor.close()
 
-    def select(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> list[tuple[Any, ...]]:
-        """Run a SELECT over the scope's rows, named `costs` (for features above this layer, e.g. allocation)."""
-        return self._run(scope, sql, params, ctes)
+    def select(
+        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, tables: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run a SELECT over the scope's rows, named `costs` (for features above this layer, e.g. allocation);
+        `tables` (Arrow tables by name) can be read by name too."""
+        return self._run(scope, sql, params, ctes, tables=tables)
+
+    def select_arrow(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> Any:
+        """The same, as an Arrow table (None when the tenant has no table yet)."""
+        return self._run(scope, sql, params, ctes, arrow=True)
 
     def costs(self, query: CostQuery, scope: Scope, plan: AllocationPlan | None = None) -> CostResult:
         """Rows per period, group and currency, how long the engine took, and the allocation's warnings.

@@ -82,7 +82,9 @@ def post_preview(scope: ScopeDep, services: ServicesDep, body: Annotated[Preview
     window = CostQuery.model_validate({name: day for name, day in (("start", body.start), ("end", body.end)) if day is not None})
     published: CompiledRules | None = services.allocation.plans.get(scope.tenant_id)
     resolve = services.allocation.resolved
-    return preview(services.reader, scope, resolve(scope, draft), published and resolve(scope, published), window.start, window.end)
+    return preview(
+        services.reader, scope, resolve(scope, draft), published and resolve(scope, published), window.start, window.end, services.allocation.previews
+    )
 
 
 @router.post("/publish", response_model=PublishedOut, responses={**WRITE, 409: {"description": "Nothing to publish"}, 422: {"description": "Invalid draft"}})
