@@ -144,10 +144,16 @@ def test_splits_conserve_money_per_currency_and_say_when_they_fall_back(client, 
     assert sum(jpy.values()) == Decimal("-1.00") and set(jpy) == {"refunds", "payments", "search", "ml-platform", "data"}
     assert any("spread evenly instead" in warning and "split 1 (proportional" in warning for warning in result["warnings"])
 
-    fixed = {"when": [{"dimension": "dim:team", "op": "eq", "values": ["Unallocated"]}], "method": "fixed", "weights": {"payments": "60", "search": "40"}}
+    fixed = {"when": [{"dimension": "dim:team", "op": "eq", "values": ["Unallocated"]}], "method": "fixed", "weights": {"payments": "60", "search": "40"}, "name": "untagged"}
     publish(client, acme.admin, [{**TEAM, "splits": [fixed]}, COST_CENTER])
     costs, result = by_value(client, acme.member)
     assert costs[("payments", "USD")] == Decimal("12.60") and costs[("search", "USD")] == Decimal("30.40")
+    # the rows a split moved say which rule moved them
+    moved = client.post(f"{base('acme')}/costs/query", headers=auth(acme.member),
+                        json={"granularity": "none", "group_by": ["dim:team", "dim:team.split"], "filters": [{"dimension": "dim:team.split", "op": "ne", "values": ["direct"]}]}).json()
+    assert {(r["dim:team"], r["dim:team.split"], r["currency"]): r["cost"] for r in moved["rows"]} == {
+        ("payments", "untagged", "USD"): "0.60", ("search", "untagged", "USD"): "0.40", ("payments", "untagged", "JPY"): "1.20", ("search", "untagged", "JPY"): "0.80",
+    }
     assert costs[("payments", "JPY")] == Decimal("1.20") and costs[("search", "JPY")] == Decimal("0.80")
     assert {c: Decimal(v) for c, v in result["totals"].items()} == RAW_TOTALS and result["warnings"] == []
 

@@ -34,7 +34,7 @@ from costlake.allocation.rules import (
 from costlake.allocation.splits import SplitSql
 from costlake.months import add_months, month_of
 from costlake.query.allocated import AllocatedSql, Grouping
-from costlake.query.model import DIM_PREFIX, TAG_PREFIX, CostQuery, Filter, allocation_names
+from costlake.query.model import DIM_PREFIX, SPLIT_SUFFIX, TAG_PREFIX, CostQuery, Filter, allocation_names
 from costlake.query.sql import Params, Resolve, dimension_expression, filter_condition, period_expression, time_range
 
 _FLEXIBLE = re.compile(r"[\s._-]")
@@ -128,6 +128,10 @@ class Labels:
     def split(self, i: int) -> str:
         return f"{self.prefix}s{i}"
 
+    def moved(self, i: int) -> str:
+        """The label of the split that moved a row's cost (NULL: none did)."""
+        return f"{self.prefix}b{i}"
+
 
 class CompiledRules:
     """One version of a tenant's rules, checked and ordered; answers dim:<name> for the query engine."""
@@ -204,6 +208,9 @@ class CompiledRules:
         inside the labelling itself, where only the earlier dimensions' matches exist yet."""
 
         def resolve(name: str, params: Params) -> str:
+            if name.startswith(DIM_PREFIX) and name.endswith(SPLIT_SUFFIX):
+                i = self.index[name[len(DIM_PREFIX) : -len(SPLIT_SUFFIX)]]
+                return f"coalesce({labels.moved(i)}, 'direct')" if self.rules.dimensions[i].splits else "'direct'"
             if name.startswith(DIM_PREFIX):
                 i = self.index[name[len(DIM_PREFIX) :]]
                 return labels.value(i) if labelled else f"coalesce({labels.matched(i)}, {params.bind(self.rules.dimensions[i].fallback)})"
@@ -306,11 +313,8 @@ class CompiledRules:
             relation = stage.output
             notes += stage.notes()
         resolve = self.resolver(labels)
-        where = [*window.final_filters(bool(applied) and keep is not None), *(filter_condition(f, params, resolve) for f in dim_filters)]
-        groups = [
-            f"q{j} AS g{j}" if j in outputs else f"{labels.value(self.index[name[len(DIM_PREFIX) :]])} AS g{j}"
-            for j, name in enumerate(grouping.group_by)
-        ]
+        where = [*window.filters(bool(applied) and keep is not None), *(filter_condition(f, params, resolve) for f in dim_filters)]
+        groups = [f"q{j} AS g{j}" if j in outputs else f"{resolve(name, params)} AS g{j}" for j, name in enumerate(grouping.group_by)]
         base = (
             f"SELECT period, {', '.join([*groups, ''])}currency, sum(cost) AS cost FROM {relation} "
             f"WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
@@ -349,9 +353,6 @@ class Window:
     def filters(self, keep_as_flag: bool) -> list[str]:
         """Conditions on `lab` (or a split stage) for the rows the query shows."""
         return (["in_range"] if self.wider else []) + (["keep"] if keep_as_flag else [])
-
-    def final_filters(self, keep_as_flag: bool) -> list[str]:
-        return self.filters(keep_as_flag)
 
 
 def aggregate(

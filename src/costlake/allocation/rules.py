@@ -169,6 +169,7 @@ class Split(BaseModel):
 
     when: Filters
     method: Literal["even", "proportional", "fixed"]
+    name: Text | None = None  # shown by dim:<dimension>.split on the rows it moved (default: "split N (method)")
     granularity: Literal["day", "month"] = "month"
     weights: Annotated[dict[Text, str], Field(max_length=1000)] | None = None
     over: Annotated[list[RuleFilter], Field(max_length=50)] = Field(default_factory=list)
@@ -194,6 +195,9 @@ class Split(BaseModel):
         if self.method == "fixed" and self.over:
             raise ValueError("over is for methods even and proportional: fixed weights do not depend on costs")
         return self
+
+    def label(self, number: int) -> str:
+        return self.name or f"split {number} ({self.method})"
 
     def unit_weights(self) -> dict[str, int]:
         """Fixed weights as integers of 1e-6, exactly."""

@@ -95,10 +95,11 @@ class SplitSql:
             "THEN cost - sum(share) OVER (PARTITION BY rid) ELSE 0 END"
         )
         self.output = stem
+        moved = f"CASE WHEN t_value IS NOT NULL THEN list_extract({params.bind([s.label(n) for n, s in enumerate(dimension.splits, start=1)])}, {split_no}) END"
         self.ctes.append(
             f"{stem} AS (SELECT * FROM {source} WHERE {split_no} IS NULL UNION ALL BY NAME "
-            f"SELECT * EXCLUDE (rid, t_value, share) REPLACE (coalesce(t_value, {value}) AS {value}, {remainder} AS cost) "
-            f"FROM ({spread_rows}))"
+            f"SELECT * EXCLUDE (rid, t_value, share) REPLACE (coalesce(t_value, {value}) AS {value}, {remainder} AS cost), "
+            f"{moved} AS {labels.moved(i)} FROM ({spread_rows}))"
         )
         self._described = (name, dimension, keys, target, params)
 

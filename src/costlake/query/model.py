@@ -32,6 +32,7 @@ TAG_PREFIX = "tag:"
 # AllocationPlan (query/allocated.py); the name's syntax is checked here, its existence by the plan.
 DIM_PREFIX = "dim:"
 DIM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+SPLIT_SUFFIX = ".split"  # dim:<name>.split: which split rule moved the cost ("direct" where none did)
 METRICS = ("EffectiveCost", "BilledCost", "ListCost", "ContractedCost")
 
 
@@ -40,15 +41,15 @@ def check_dimension(name: str) -> str:
         return name
     if name.startswith(TAG_PREFIX) and 0 < len(name) - len(TAG_PREFIX) <= 256:
         return name
-    if name.startswith(DIM_PREFIX) and DIM_NAME.fullmatch(name[len(DIM_PREFIX) :]):
+    if name.startswith(DIM_PREFIX) and DIM_NAME.fullmatch(name[len(DIM_PREFIX) :].removesuffix(SPLIT_SUFFIX)):
         return name
     allowed = ", ".join(DIMENSIONS)
-    raise ValueError(f"unknown dimension {name!r}; use one of {allowed}, tag:<key> or dim:<allocation dimension>")
+    raise ValueError(f"unknown dimension {name!r}; use one of {allowed}, tag:<key>, dim:<allocation dimension> or dim:<name>.split")
 
 
 def allocation_names(names: list[str]) -> list[str]:
-    """The allocation dimensions (dim:<name>) among `names`, without the prefix, in order, once each."""
-    return list(dict.fromkeys(name[len(DIM_PREFIX) :] for name in names if name.startswith(DIM_PREFIX)))
+    """The allocation dimensions (dim:<name>, dim:<name>.split) among `names`, by name, in order, once each."""
+    return list(dict.fromkeys(name[len(DIM_PREFIX) :].removesuffix(SPLIT_SUFFIX) for name in names if name.startswith(DIM_PREFIX)))
 
 
 Dimension = Annotated[str, Field(min_length=1, max_length=260)]
