@@ -293,6 +293,7 @@ def test_inventory_suggestions_and_accepting_them(client, acme) -> None:  # type
     # " Payments " carries more cost (10) than "payments" (7): the most used spelling, trimmed, is the canonical one
     assert values["key"] == "team" and values["variants"] == [" Payments ", "payments"] and values["canonical"] == "Payments"
     assert values["coverage_before"] < values["coverage_after"]
+    assert not keys["accepted"] and not values["accepted"]
 
     accepted = client.post(f"{base('acme')}/tags/suggestions/{keys['id']}/accept", headers=auth(acme.admin))
     assert accepted.status_code == 200, accepted.text
@@ -302,6 +303,8 @@ def test_inventory_suggestions_and_accepting_them(client, acme) -> None:  # type
     mapped = client.post(f"{base('acme')}/tags/suggestions/{values['id']}/accept", headers=auth(acme.admin)).json()
     assert mapped["dimensions"][0]["rules"][0]["map"] == {" Payments ": "Payments", "payments": "Payments"}
     assert client.get(f"{base('acme')}/allocation/versions", headers=auth(acme.admin)).json()["items"] == []  # never published silently
+    listed = client.get(f"{base('acme')}/tags/suggestions", headers=auth(acme.member)).json()["items"]
+    assert {s["id"]: s["accepted"] for s in listed if s["id"] in (keys["id"], values["id"])} == {keys["id"]: True, values["id"]: True}
     publish(client, acme.admin, mapped["dimensions"])
     costs, _ = by_value(client, acme.member)
     assert costs[("Payments", "USD")] == Decimal("10.00") and costs[("Payments", "EUR")] == Decimal("7.00")

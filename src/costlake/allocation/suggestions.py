@@ -208,6 +208,11 @@ def accept(rules: RuleSet, suggestion: dict[str, Any]) -> tuple[RuleSet, str]:
     return RuleSet.model_validate(rules.model_dump(mode="json", by_alias=True, exclude_unset=False)), dimension.name
 
 
+def with_accepted(items: list[dict[str, Any]], draft: RuleSet) -> list[dict[str, Any]]:
+    """Each suggestion with `accepted`: whether the draft already does what accepting it would (so it changes nothing)."""
+    return [{**item, "accepted": accept(draft, item)[0] == draft} for item in items]
+
+
 def find(items: list[dict[str, Any]], suggestion_id: str) -> dict[str, Any]:
     for item in items:
         if item["id"] == suggestion_id:

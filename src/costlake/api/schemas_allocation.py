@@ -67,6 +67,7 @@ class SuggestionOut(BaseModel):
     variant_costs: list[VariantOut]
     coverage_before: float
     coverage_after: float
+    accepted: bool = Field(description="The draft already does what accepting this would")
 
 
 class SuggestionsOut(BaseModel):

@@ -41,7 +41,8 @@ def tag_values(
 
 @router.get("/suggestions", response_model=SuggestionsOut, responses=READ, summary="Detected key and value variants")
 def list_suggestions(scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
-    return {"items": suggestions.current(services.catalog, services.allocation.tags, scope)}
+    items = suggestions.current(services.catalog, services.allocation.tags, scope)
+    return {"items": suggestions.with_accepted(items, versions.get_draft(services.catalog, scope.tenant_id).rules)}
 
 
 @router.post("/suggestions/{suggestion_id}/accept", response_model=AcceptOut, responses=WRITE)
