@@ -230,6 +230,8 @@ def test_preview_shows_what_moves_and_coverage(client, acme) -> None:  # type: i
     assert values["payments"]["delta"] == {"EUR": "7.00", "USD": "12.00"}
     unchanged = {v["value"]: v["delta"] for v in dimensions["cost_center"]["values"]}
     assert unchanged["CC-1"] == {"USD": "0.00"}
+    backwards = client.post(f"{base('acme')}/allocation/preview", headers=auth(acme.member), json={"start": "2026-10-01", "end": "2026-09-01"})
+    assert backwards.status_code == 422 and backwards.json()["detail"][0]["loc"] == ["body", "end"]
     # rules in the body are previewed without being saved
     other = client.post(f"{base('acme')}/allocation/preview", headers=auth(acme.admin), json={"dimensions": [COST_CENTER]}).json()
     assert [d["name"] for d in other["dimensions"]] == ["cost_center"]
@@ -272,6 +274,8 @@ def test_tenants_never_see_each_others_rules(client, acme, make_tenant) -> None:
     assert empty["rows"] == []  # globex's own (empty) table, under its own rules
     other = client.post(f"{base('acme')}/costs/query", headers=auth(acme.admin), json={"group_by": ["dim:nope"]})
     assert other.status_code == 422 and "dim:nope" in other.json()["detail"][0]["msg"]
+    filtered = client.post(f"{base('acme')}/costs/query", headers=auth(acme.admin), json={"filters": [{"dimension": "dim:nope", "op": "missing"}]})
+    assert filtered.status_code == 422 and filtered.json()["detail"][0]["loc"] == ["body", "filters"]
 
 
 def test_inventory_suggestions_and_accepting_them(client, acme) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import ValidationError
 
 from costlake.allocation import versions
 from costlake.allocation.compile import CompiledRules
@@ -23,7 +24,7 @@ from costlake.api.schemas_allocation import (
 )
 from costlake.catalog import allocation as rows
 from costlake.catalog.models import AllocationVersion
-from costlake.errors import Forbidden
+from costlake.errors import Forbidden, InvalidInput
 from costlake.query.model import CostQuery
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/allocation", tags=["allocation"])
@@ -79,7 +80,10 @@ def post_preview(scope: ScopeDep, services: ServicesDep, body: Annotated[Preview
         draft = versions.compile_rules(RuleSet.model_validate(RuleSet(dimensions=body.dimensions).document()))
     else:
         draft = versions.compile_rules(versions.get_draft(services.catalog, scope.tenant_id).rules)
-    window = CostQuery.model_validate({name: day for name, day in (("start", body.start), ("end", body.end)) if day is not None})
+    try:
+        window = CostQuery.model_validate({name: day for name, day in (("start", body.start), ("end", body.end)) if day is not None})
+    except ValidationError as error:
+        raise InvalidInput("end", "; ".join(e["msg"] for e in error.errors())) from None
     published: CompiledRules | None = services.allocation.plans.get(scope.tenant_id)
     resolve = services.allocation.resolved
     return preview(

@@ -59,7 +59,8 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     names = source_names(services, tenant.id)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
-    plan = services.allocation.for_query(scope, query.allocation_dimensions(), query.allocation_version)
+    field = "group_by" if allocation_names(query.group_by) else "filters"
+    plan = services.allocation.for_query(scope, query.allocation_dimensions(), query.allocation_version, field)
     result = services.reader.costs(query, scope, plan)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     out = []
