@@ -303,9 +303,10 @@ class CompiledRules:
         }
         agg = aggregate(
             grouping.metric, grouping.scope, window, needs, labels.tags.agg_items(params) + list(outputs.values()),
-            splits, keep=keep, keep_as_flag=bool(applied),
+            keep=keep, keep_as_flag=bool(applied),
         )
-        ctes = [f"agg AS ({agg})", f"lab AS MATERIALIZED ({self.labelled('agg', labelled, labels, params, applied)})"]
+        # Splits read `lab` several times (weights, keys, rows): then it is computed once.
+        ctes = [f"agg AS ({agg})", f"lab AS {'MATERIALIZED ' if applied else ''}({self.labelled('agg', labelled, labels, params, applied)})"]
         relation, notes = "lab", []
         for name in applied:
             stage = SplitSql(self, name, labels, params, "lab", relation, window.filters(keep_as_flag=bool(applied) and keep is not None))
@@ -361,7 +362,6 @@ def aggregate(
     window: Window,
     needs: Needs,
     outputs: list[str],
-    splits: list[Split],
     *,
     keep: str | None = None,
     keep_as_flag: bool = False,
@@ -369,12 +369,16 @@ def aggregate(
     """The SELECT of `agg`: the rows read, grouped by what the labels, the splits and the query need.
 
     Without splits the query's own filters prune rows here; with splits they become a `keep` column instead,
-    since a split weighs the costs of every row of its period, shown or not."""
+    since a split weighs the costs of every row of its period, shown or not. A split period that is the query's
+    own period (daily splits in a daily query) is not grouped by twice."""
     items = [f"{window.period} AS period"]
-    if window.day:
-        items.append("CAST(date_trunc('day', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE) AS s_day")
-    if window.month:
-        items.append("CAST(date_trunc('month', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE) AS s_month")
+    same = []
+    for granularity, wanted in (("day", window.day), ("month", window.month)):
+        bucket = f"CAST(date_trunc('{granularity}', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE)"
+        if wanted and bucket == window.period:
+            same.append(f"period AS s_{granularity}")
+        elif wanted:
+            items.append(f"{bucket} AS s_{granularity}")
     where = [*scope, *window.read]
     if window.wider:
         items.append(f"({' AND '.join(window.shown)}) AS in_range")
@@ -386,4 +390,5 @@ def aggregate(
     items += outputs
     items += sorted(needs.columns)
     items.append(f"BillingCurrency AS currency, sum({metric}) AS cost")
-    return f"SELECT {', '.join(items)} FROM costs WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
+    grouped = f"SELECT {', '.join(items)} FROM costs WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
+    return f"SELECT *, {', '.join(same)} FROM ({grouped})" if same else grouped

@@ -69,7 +69,7 @@ def totals_by_dimension(
     tags = TagAccess(needs)
     read = Params()  # the aggregate's own parameters: it may come from the cache, without them
     window = Window.of(query, splits, read)
-    agg = aggregate("EffectiveCost", scope.conditions(read), window, needs, tags.agg_items(read), splits)
+    agg = aggregate("EffectiveCost", scope.conditions(read), window, needs, tags.agg_items(read))
     params = Params()
     tables: dict[str, Any] = {}
     if cache is None:
