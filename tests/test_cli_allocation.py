@@ -57,6 +57,9 @@ def test_rules_as_code_from_file_to_query(acme: str, tmp_path: Path) -> None:
     assert "search" in ok("tags", "values", "--tenant", acme, "team")
     suggestions = json.loads(ok("tags", "suggestions", "--tenant", acme, "--output", "json"))["items"]
     assert [s["variants"] for s in suggestions if s["kind"] == "merge_keys"] == [["team", "Team"]]
+    merge = next(s["id"] for s in suggestions if s["kind"] == "merge_keys")
+    assert json.loads(ok("tags", "accept", "--tenant", acme, merge))["dimension"] == "team"
+    assert yaml.safe_load(ok("allocation", "show", "--tenant", acme))["dimensions"][0]["rules"][0]["coalesce"] == ["team", "Team"]
 
     (tmp_path / "rules.yaml").write_text(RULES)
     ok("allocation", "apply", "--tenant", acme, "-f", str(tmp_path / "rules.yaml"))
