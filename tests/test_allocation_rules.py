@@ -72,6 +72,20 @@ def test_each_row_gets_the_value_its_first_matching_rule_gives(connection, resol
     assert {row[1]: row[2] for row in rows} == EXPECTED[dimension]
 
 
+def test_variants_a_rule_cannot_hold_are_not_suggested() -> None:
+    from decimal import Decimal
+
+    from costlake.allocation.inventory import KeyFacts, TagFacts
+    from costlake.allocation.suggestions import accept, detect
+
+    values = {v: {"cost": {"USD": Decimal(1)}, "weight": Decimal(1), "rows": 1} for v in ["prod", "Prod", " ", "", "x" * 300, "X" * 300]}
+    facts = TagFacts({"env": KeyFacts(rows=6, weight=Decimal(6), distinct_values=6, values=values)}, Decimal(6), {}, {})
+    (found,) = detect(facts)
+    assert found["variants"] == ["Prod", "prod"]
+    rules, name = accept(RuleSet(), found)
+    assert name == "env" and rules.dimensions[0].rules[0].map == {"prod": "Prod"}
+
+
 def test_spelling_helpers() -> None:
     assert flexible_key("Owner Team") == flexible_key("owner_team") == flexible_key("owner.team") == flexible_key("OWNER-TEAM") == "ownerteam"
     assert value_group(" Prod ") == value_group("production") == value_group("PRD") == "production"

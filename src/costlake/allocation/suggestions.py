@@ -19,12 +19,14 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
 from costlake.allocation.compile import flexible_key
 from costlake.allocation.inventory import MAX_VALUES_FOR_VARIANTS, FactsCache, TagFacts, key_group, money, read_facts
 from costlake.allocation.rules import CoalesceRule, Dimension, RuleSet
 from costlake.catalog import Catalog
 from costlake.catalog import allocation as rows
-from costlake.errors import NotFound
+from costlake.errors import InvalidInput, NotFound
 from costlake.query.engine import CostReader
 from costlake.query.scope import Scope
 from costlake.settings import Settings
@@ -40,6 +42,7 @@ VALUE_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("qa", "qualityassurance"),
 )
 _VALUE_GROUP = {spelling: group[0] for group in VALUE_SYNONYMS for spelling in group}
+MAX_KEY, MAX_VALUE = 256, 200  # the rule model's limits on tag keys and map entries
 
 
 def value_group(value: str) -> str:
@@ -63,7 +66,8 @@ def detect(facts: TagFacts) -> list[dict[str, Any]]:
     """Every merge_keys and merge_values suggestion, largest cost first."""
     by_group: dict[str, list[str]] = defaultdict(list)
     for key in facts.keys:
-        by_group[key_group(key)].append(key)
+        if 0 < len(key) <= MAX_KEY:  # what a coalesce rule can name
+            by_group[key_group(key)].append(key)
     items = []
     for group, keys in by_group.items():
         keys.sort(key=lambda k: (-facts.keys[k].weight, k))
@@ -103,7 +107,8 @@ def _value_variants(facts: TagFacts, canonical_key: str, keys: list[str]) -> lis
             entry["rows"] += found["rows"]
     by_form: dict[str, list[str]] = defaultdict(list)
     for value in values:
-        by_form[value_group(value)].append(value)
+        if 0 < len(value.strip()) and len(value) <= MAX_VALUE:  # what a rule's map can hold
+            by_form[value_group(value)].append(value)
     items = []
     for variants in by_form.values():
         if len(variants) < 2:
@@ -205,12 +210,22 @@ def accept(rules: RuleSet, suggestion: dict[str, Any]) -> tuple[RuleSet, str]:
             if spelled != target:
                 rule.map[spelled] = target
     # Model copies skip validation: round-trip so the defaults and the checks hold for what is saved.
-    return RuleSet.model_validate(rules.model_dump(mode="json", by_alias=True, exclude_unset=False)), dimension.name
+    try:
+        return RuleSet.model_validate(rules.model_dump(mode="json", by_alias=True, exclude_unset=False)), dimension.name
+    except ValidationError as error:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidInput("dimensions", f"accepting {suggestion['id']} would make the draft invalid ({problem}); edit the draft instead") from None
 
 
 def with_accepted(items: list[dict[str, Any]], draft: RuleSet) -> list[dict[str, Any]]:
     """Each suggestion with `accepted`: whether the draft already does what accepting it would (so it changes nothing)."""
-    return [{**item, "accepted": accept(draft, item)[0] == draft} for item in items]
+    def accepted(item: dict[str, Any]) -> bool:
+        try:
+            return accept(draft, item)[0] == draft
+        except InvalidInput:
+            return False
+
+    return [{**item, "accepted": accepted(item)} for item in items]
 
 
 def find(items: list[dict[str, Any]], suggestion_id: str) -> dict[str, Any]:
