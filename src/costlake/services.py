@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from costlake.allocation import Allocation
 from costlake.catalog import Catalog, open_catalog
 from costlake.digests.send import DigestSender
 from costlake.hooks import DEFAULT_HANDLERS, Handler
@@ -26,6 +27,7 @@ class Services:
     reader: CostReader
     pulls: PullRunner
     digests: DigestSender
+    allocation: Allocation
 
     @classmethod
     def open(cls, settings: Settings, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Services:
@@ -36,7 +38,7 @@ class Services:
         reader = CostReader(settings, lake)
         tag_keys = lambda tenant_id: [key for key, _ in reader.tag_coverage(Scope(tenant_id=tenant_id))]
         pulls = PullRunner(PullContext(settings, catalog, runner.context.owner, tag_keys))
-        return cls(settings, catalog, lake, runner, reader, pulls, DigestSender(settings, catalog, reader))
+        return cls(settings, catalog, lake, runner, reader, pulls, DigestSender(settings, catalog, reader), Allocation(catalog, reader))
 
     def scheduled_jobs(self) -> list[Callable[[], object]]:
         """What the scheduler runs on each tick besides syncs and hook deliveries."""

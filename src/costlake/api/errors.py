@@ -31,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def invalid(_: Request, error: InvalidInput) -> JSONResponse:
-        # The same shape FastAPI uses for its own validation errors, so clients parse one format.
-        detail = [{"loc": ["body", error.field], "msg": str(error), "type": "value_error"}]
+        # The same shape FastAPI uses for its own validation errors, so clients parse one format; a dotted field
+        # ("dimensions.2.rules.0.map") is a path, like pydantic's.
+        path = [int(part) if part.isdigit() else part for part in error.field.split(".")]
+        detail = [{"loc": ["body", *path], "msg": str(error), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from costlake.api.schemas_allocation import AllocationStateOut
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.credentials import credential_view
 from costlake.formats.registry import KNOWN_FORMATS, KNOWN_PROVIDERS
@@ -281,6 +282,8 @@ class CostQueryResult(BaseModel):
     elapsed_ms: float
     unit_metric: UnitMetricOut | None = Field(default=None, description="Only when the query named a unit_metric")
     unit_totals: dict[str, str | None] | None = Field(default=None, description="Per currency: total cost ÷ total metric")
+    allocation_version: Annotated[int | None, Field(description="The allocation rules version that answered dim:<name>")] = None
+    warnings: list[str] = Field(default_factory=list, description="Notes of the allocation rules, e.g. a split that fell back to even")
 
 
 class DimensionOut(BaseModel):
@@ -294,8 +297,9 @@ class TagKeyOut(BaseModel):
 
 
 class DimensionsOut(BaseModel):
-    dimensions: list[DimensionOut]
+    dimensions: list[DimensionOut] = Field(description="Columns, then the published allocation dimensions as dim:<name>")
     tag_keys: list[TagKeyOut]
+    allocation: Annotated[AllocationStateOut | None, Field(description="The published allocation version and its coverage")] = None
 
 
 class DimensionValueOut(BaseModel):
@@ -347,6 +351,7 @@ class MetricPullHealthOut(BaseModel):
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
     metric_pulls: list[MetricPullHealthOut] = Field(default_factory=list, description="Scheduled metric pulls (Prometheus, PostgreSQL)")
+    allocation: Annotated[AllocationStateOut | None, Field(description="Allocation coverage per dimension (published rules)")] = None
 
 
 class CommitmentOut(BaseModel):

@@ -368,3 +368,38 @@ class Digest(Base):
     last_status: Mapped[str | None] = mapped_column(String(20))  # sent | waiting | failed
     last_attempt_at: Mapped[datetime | None]
     last_message: Mapped[str | None] = mapped_column(Text)
+class AllocationDraft(Base):
+    """The allocation rules a tenant's admins are editing (one per tenant); queries never read it."""
+
+    __tablename__ = "allocation_drafts"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    rules: Mapped[dict[str, Any]]  # costlake.allocation.rules.RuleSet, as JSON
+    base_version: Mapped[int | None]  # the version it started from (the published one, or a restored one)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AllocationVersion(Base):
+    """A published, frozen set of allocation rules; the highest number is the one queries use by default."""
+
+    __tablename__ = "allocation_versions"
+    __table_args__ = (Index("ux_allocation_versions_tenant_number", "tenant_id", "number", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class TagSuggestionCache(Base):
+    """Detected tag key and value variants of a tenant, as computed for one version of its cost table."""
+
+    __tablename__ = "tag_suggestion_caches"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    table_version: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,7 +25,7 @@ class QueryOutput(str, Enum):
     csv = "csv"
 
 
-def _tenant_path(tenant: str) -> str:
+def tenant_path(tenant: str) -> str:
     return f"/api/v1/tenants/{quote(tenant, safe='')}"
 
 
@@ -51,7 +51,10 @@ def query(
     tenant: TenantOption,
     start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day (default: two months ago).")] = None,
     end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Day after the last (exclusive).")] = None,
-    group_by: Annotated[list[str] | None, typer.Option(metavar="DIMENSION", help="Up to 3: ServiceName, RegionId, ..., source or tag:<key>.")] = None,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option(metavar="DIMENSION", help="Up to 3: ServiceName, RegionId, ..., source, tag:<key> or dim:<allocation dimension>."),
+    ] = None,
     granularity: Annotated[str, typer.Option(help="day, week, month or none.")] = "month",
     metric: Annotated[str, typer.Option(help="EffectiveCost, BilledCost, ListCost or ContractedCost.")] = "EffectiveCost",
     time_basis: Annotated[str, typer.Option(help="charge (ChargePeriodStart) or billing (billing month).")] = "charge",
@@ -62,6 +65,7 @@ def query(
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups per currency; sum the rest as other.")] = None,
     per: Annotated[str | None, typer.Option("--per", metavar="METRIC", help="Unit costs: also divide each row by this usage metric.")] = None,
     scale: Annotated[int, typer.Option(help="With --per: cost per this many units, e.g. 1000.")] = 1,
+    allocation_version: Annotated[int | None, typer.Option(min=1, help="Allocation rules version for dim:<name> (default: published).")] = None,
     output: Annotated[
         QueryOutput | None,
         typer.Option("--output", "-o", help="table, json or csv; default: a table on a terminal, JSON when piped."),
@@ -75,12 +79,13 @@ def query(
         "group_by": group_by or [],
         "filters": [_filter(text) for text in filter_ or []],
         "top": top,
+        "allocation_version": allocation_version,
     }
     body.update({name: day.date().isoformat() for name, day in (("start", start), ("end", end)) if day is not None})
     if per is not None:
         body |= {"unit_metric": per, "unit_scale": scale}
     with api_for(ctx) as api:
-        result = api.post(f"{_tenant_path(tenant)}/costs/query", json=body)
+        result = api.post(f"{tenant_path(tenant)}/costs/query", json=body)
     columns = ["period", *(group_by or []), "cost", "currency", *(["unit_cost"] if per else [])]
     if output is None:
         output = QueryOutput(chosen(None).value)
@@ -104,7 +109,7 @@ def query(
 def data_health(ctx: typer.Context, tenant: TenantOption, output: OutputOption = None) -> None:
     """Per billing source: status, last success, freshness, staleness, and rows and billed cost per month."""
     with api_for(ctx) as api:
-        result = api.get(f"{_tenant_path(tenant)}/data-health")
+        result = api.get(f"{tenant_path(tenant)}/data-health")
     if chosen(output) is Output.json:
         emit(result, output)
         return

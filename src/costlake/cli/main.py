@@ -8,7 +8,7 @@ import typer
 from typer._click import Context  # typer vendors click; TyperGroup.invoke receives this Context
 from typer.core import TyperGroup
 
-from costlake.cli import billing_sources, costs, dashboards, events, metrics, operator, server
+from costlake.cli import allocation, billing_sources, costs, dashboards, events, metrics, operator, server
 from costlake.cli.client import Connection
 from costlake.errors import CostlakeError
 
@@ -53,6 +53,8 @@ app.add_typer(operator.tenant_app, name="tenant")
 app.add_typer(operator.token_app, name="token")
 app.add_typer(billing_sources.app, name="billing-source")
 app.add_typer(costs.app, name="costs")
+app.add_typer(allocation.tags_app, name="tags")
+app.add_typer(allocation.app, name="allocation")
 app.command("data-health")(costs.data_health)
 app.add_typer(metrics.app, name="metric")
 app.add_typer(events.app, name="event")

@@ -96,7 +96,7 @@ def _ranged(query: CostQuery, period: Period, **changes: object) -> CostQuery:
 
 def _totals(reader: CostReader, query: CostQuery, scope: Scope) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for row in reader.costs(query, scope)[0]:
+    for row in reader.costs(query, scope).rows:
         totals[row.currency] += row.cost
     return dict(totals)
 
@@ -108,7 +108,7 @@ def summarize_view(reader: CostReader, catalog: Catalog, tenant_id: str, view: S
     by_group = {}
     for which in (period, period.previous):
         query = _ranged(base, which, granularity="none", group_by=[dimension])
-        rows_ = reader.costs(query, scope)[0]
+        rows_ = reader.costs(query, scope).rows
         by_group[which.key] = {(str(row.groups[0]), row.currency): row.cost for row in rows_}
     now, before = by_group[period.key], by_group[period.previous.key]
     movers = [Mover(group, currency, before.get((group, currency), Decimal(0)), now.get((group, currency), Decimal(0)))
@@ -117,7 +117,7 @@ def summarize_view(reader: CostReader, catalog: Catalog, tenant_id: str, view: S
     totals = _totals(reader, _ranged(base, period, granularity="none", group_by=[]), scope)
     previous = _totals(reader, _ranged(base, period.previous, granularity="none", group_by=[]), scope)
     currency = max(totals, key=lambda c: abs(totals[c])) if totals else None
-    daily_rows = reader.costs(_ranged(base, period, granularity="day", group_by=[]), scope)[0]
+    daily_rows = reader.costs(_ranged(base, period, granularity="day", group_by=[]), scope).rows
     daily = sorted((date.fromisoformat(row.period), row.cost) for row in daily_rows if row.currency == currency and row.period)
     summary = ViewSummary(view.name, dimension, totals, previous, movers, daily, currency)
     metric = find_metric(catalog, tenant_id, base.unit_metric) if base.unit_metric else None
@@ -125,7 +125,7 @@ def summarize_view(reader: CostReader, catalog: Catalog, tenant_id: str, view: S
         summary.unit = (metric.name, metric.unit, base.unit_scale)
         for which, target in ((period, summary.unit_now), (period.previous, summary.unit_before)):
             query = _ranged(base, which, granularity="none", group_by=[])
-            units = unit_costs(query, reader.costs(query, scope)[0], read_series(catalog, metric.id, which.start, which.end), metric.aggregation)
+            units = unit_costs(query, reader.costs(query, scope).rows, read_series(catalog, metric.id, which.start, which.end), metric.aggregation)
             target.update(units.totals)
     return summary
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from costlake.allocation import suggestions
 from costlake.catalog import Catalog
-from costlake.hooks.events import Event
+from costlake.hooks.events import Event, SourceRemoved, SyncCommitted
 from costlake.settings import Settings
 from costlake.store import Lake
 
@@ -27,4 +28,11 @@ class Handler:
     run: Callable[[Event, HookContext], None]  # raises to be retried later
 
 
-DEFAULT_HANDLERS: tuple[Handler, ...] = ()
+DEFAULT_HANDLERS: tuple[Handler, ...] = (
+    # Detected tag key and value variants, ready for GET .../tags/suggestions (costlake.allocation).
+    Handler(
+        "tag-suggestions",
+        (SyncCommitted.kind, SourceRemoved.kind),
+        lambda event, context: suggestions.refresh(event.tenant_id, context.settings, context.catalog, context.lake),
+    ),
+)

@@ -12,7 +12,8 @@ from typing import Any
 from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
-from costlake.query.model import DIMENSIONS, CostQuery
+from costlake.query.allocated import AllocationPlan, Grouping
+from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params, cost_query_sql, dimension_expression, range_conditions
 from costlake.settings import Settings
@@ -29,6 +30,13 @@ class CostRow:
     currency: str
     cost: Decimal
     other: bool
+
+
+@dataclass
+class CostResult:
+    rows: list[CostRow]
+    elapsed_ms: float
+    notes: list[str]  # warnings of the allocation rules (e.g. a split that fell back to even)
 
 
 class CostReader:
@@ -61,23 +69,43 @@ class CostReader:
                 table.update_incremental()
             return table.file_uris()
 
-    def _run(self, scope: Scope, sql: str, params: Params) -> list[tuple[Any, ...]]:
+    def _run(
+        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, *, tables: dict[str, Any] | None = None, arrow: bool = False
+    ) -> Any:
         files = self.files(scope.tenant_id)
         if not files:
-            return []
+            return None if arrow else []
         params.values["files"] = files
         cursor = self._connection.cursor()
         try:
-            return cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values).fetchall()
+            for name, table in (tables or {}).items():
+                cursor.register(name, table)
+            prefix = ", ".join([f"costs AS (SELECT * FROM {_SCAN})", *(ctes or [])])
+            if arrow:
+                return cursor.sql(f"WITH {prefix} {sql}", params=params.values).to_arrow_table()
+            return cursor.execute(f"WITH {prefix} {sql}", params.values).fetchall()
         finally:
             cursor.close()
 
-    def costs(self, query: CostQuery, scope: Scope) -> tuple[list[CostRow], float]:
-        """Rows per period, group and currency; and how long the engine took, in milliseconds."""
+    def select(
+        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, tables: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run a SELECT over the scope's rows, named `costs` (for features above this layer, e.g. allocation);
+        `tables` (Arrow tables by name) can be read by name too."""
+        return self._run(scope, sql, params, ctes, tables=tables)
+
+    def select_arrow(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> Any:
+        """The same, as an Arrow table (None when the tenant has no table yet)."""
+        return self._run(scope, sql, params, ctes, arrow=True)
+
+    def costs(self, query: CostQuery, scope: Scope, plan: AllocationPlan | None = None) -> CostResult:
+        """Rows per period, group and currency, how long the engine took, and the allocation's warnings.
+
+        `plan` answers dim:<name> (the caller checked that it knows every name the query uses)."""
         started = time.perf_counter()
         params = Params()
-        sql = cost_query_sql(query, scope.conditions(params), params)
-        rows = self._run(scope, sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params)
+        statement = cost_query_sql(query, scope.conditions(params), params, plan)
+        rows = self._run(scope, statement.sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params, statement.ctes)
         width = len(query.group_by)
         result = [
             CostRow(
@@ -88,8 +116,10 @@ class CostReader:
                 other=bool(row[3 + width]),
             )
             for row in rows
+            if row[-1] is None
         ]
-        return result, (time.perf_counter() - started) * 1000
+        notes = sorted({row[-1] for row in rows if row[-1] is not None})
+        return CostResult(result, (time.perf_counter() - started) * 1000, notes)
 
     def dimension_values(
         self,
@@ -100,25 +130,33 @@ class CostReader:
         limit: int,
         offset: int,
         period: tuple[date, date, str] | None = None,
+        plan: AllocationPlan | None = None,
     ) -> list[tuple[Any, dict[str, Decimal]]]:
         """Values of a dimension, largest cost first (ranked on the sum across currencies, shown per currency);
         `period` (start, end exclusive, time basis) counts only the costs in that range."""
         params = Params()
-        expression = dimension_expression(dimension, params)
-        where = [*scope.conditions(params), f"{expression} IS NOT NULL"]
-        if period is not None:
-            where += range_conditions(*period, params)
+        conditions = scope.conditions(params) + (range_conditions(*period, params) if period is not None else [])
+        ctes: list[str] = []
+        if dimension.startswith(DIM_PREFIX) and plan is not None:
+            allocated = plan.grouped(Grouping("EffectiveCost", None, conditions, [dimension]), params)
+            ctes, values = allocated.ctes, f"SELECT g0 AS value, currency, cost FROM ({allocated.base})"
+        else:
+            expression = dimension_expression(dimension, params)
+            values = (
+                f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
+                f"WHERE {' AND '.join(conditions)} GROUP BY ALL"
+            )
+        where = ["value IS NOT NULL"]
         if search:
-            where.append(f"contains(lower(CAST({expression} AS VARCHAR)), {params.bind(search.lower())})")
+            where.append(f"contains(lower(CAST(value AS VARCHAR)), {params.bind(search.lower())})")
         sql = (
-            f"SELECT value, list(currency ORDER BY currency), list(cost ORDER BY currency) FROM ("
-            f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
-            f"WHERE {' AND '.join(where)} GROUP BY ALL) GROUP BY value "
+            f"SELECT value, list(currency ORDER BY currency), list(cost ORDER BY currency) FROM ({values}) "
+            f"WHERE {' AND '.join(where)} GROUP BY value "
             f"ORDER BY sum(abs(cost)) DESC, value LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}"
         )
         return [
             (value, {currency: cost for currency, cost in zip(currencies, costs, strict=True) if currency})
-            for value, currencies, costs in self._run(scope, sql, params)
+            for value, currencies, costs in self._run(scope, sql, params, ctes)
         ]
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -27,6 +28,11 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "source": ("x_SourceId", "Billing source"),
 }
 TAG_PREFIX = "tag:"
+# dim:<name> is a virtual dimension of the tenant's allocation rules (costlake.allocation), answered through an
+# AllocationPlan (query/allocated.py); the name's syntax is checked here, its existence by the plan.
+DIM_PREFIX = "dim:"
+DIM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+SPLIT_SUFFIX = ".split"  # dim:<name>.split: which split rule moved the cost ("direct" where none did)
 METRICS = ("EffectiveCost", "BilledCost", "ListCost", "ContractedCost")
 
 
@@ -35,8 +41,15 @@ def check_dimension(name: str) -> str:
         return name
     if name.startswith(TAG_PREFIX) and 0 < len(name) - len(TAG_PREFIX) <= 256:
         return name
+    if name.startswith(DIM_PREFIX) and DIM_NAME.fullmatch(name[len(DIM_PREFIX) :].removesuffix(SPLIT_SUFFIX)):
+        return name
     allowed = ", ".join(DIMENSIONS)
-    raise ValueError(f"unknown dimension {name!r}; use one of {allowed}, or tag:<key>")
+    raise ValueError(f"unknown dimension {name!r}; use one of {allowed}, tag:<key>, dim:<allocation dimension> or dim:<name>.split")
+
+
+def allocation_names(names: list[str]) -> list[str]:
+    """The allocation dimensions (dim:<name>, dim:<name>.split) among `names`, by name, in order, once each."""
+    return list(dict.fromkeys(name[len(DIM_PREFIX) :].removesuffix(SPLIT_SUFFIX) for name in names if name.startswith(DIM_PREFIX)))
 
 
 Dimension = Annotated[str, Field(min_length=1, max_length=260)]
@@ -85,6 +98,7 @@ class CostQuery(BaseModel):
     # Unit costs (costlake.metrics.units): each row's cost ÷ (the metric's value ÷ unit_scale) for its period.
     unit_metric: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     unit_scale: Annotated[int, Field(ge=1, le=10**12)] = 1
+    allocation_version: Annotated[int | None, Field(ge=1, description="Allocation rules version for dim:<name> (default: the published one)")] = None
 
     @field_validator("group_by")
     @classmethod
@@ -102,6 +116,10 @@ class CostQuery(BaseModel):
         if self.granularity == "day" and (self.end - self.start).days > 1100:
             raise ValueError("daily granularity covers at most about three years; narrow the range or use week/month")
         return self
+
+    def allocation_dimensions(self) -> list[str]:
+        """Names of the dim:<name> dimensions this query groups or filters by."""
+        return allocation_names([*self.group_by, *(f.dimension for f in self.filters)])
 
 
 def start_of_day(day: date) -> datetime:

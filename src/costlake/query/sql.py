@@ -3,11 +3,13 @@ typed (filter values, tag keys, search text) is a bound parameter."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from costlake.months import add_months, month_of
+from costlake.query.allocated import AllocationPlan, Grouping
 from costlake.query.model import DIMENSIONS, TAG_PREFIX, CostQuery, Filter, start_of_day
 
 
@@ -23,14 +25,26 @@ class Params:
         return f"${name}"
 
 
+@dataclass
+class Statement:
+    """A SELECT and the common table expressions it needs after `costs` (the engine puts them first)."""
+
+    sql: str
+    ctes: list[str] = field(default_factory=list)
+
+
 def dimension_expression(dimension: str, params: Params) -> str:
     if dimension.startswith(TAG_PREFIX):
         return f"Tags[{params.bind(dimension[len(TAG_PREFIX):])}]"
     return DIMENSIONS[dimension][0]
 
 
-def filter_condition(condition: Filter, params: Params) -> str:
-    expression = dimension_expression(condition.dimension, params)
+# How a filter's dimension becomes SQL: the explorer's columns and tags by default; allocation rules add more.
+Resolve = Callable[[str, Params], str]
+
+
+def filter_condition(condition: Filter, params: Params, resolve: Resolve = dimension_expression) -> str:
+    expression = resolve(condition.dimension, params)
     if condition.op == "missing":
         return f"{expression} IS NULL"
     if condition.op == "eq":
@@ -71,16 +85,33 @@ def period_expression(query: CostQuery) -> str:
     return f"CAST(date_trunc('{query.granularity}', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE)"
 
 
-def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params, table: str = "costs") -> str:
-    """One statement: filter, bucket, group per currency, and fold all but the top N groups into "other"."""
-    groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
+def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params, plan: AllocationPlan | None = None) -> Statement:
+    """One statement: filter, bucket, group per currency, and fold all but the top N groups into "other".
+
+    A query that names dim:<name> gets its grouped rows from the allocation plan; its notes (warnings) come back
+    as extra rows whose last column, `note`, is set."""
     names = [f"g{i}" for i in range(len(query.group_by))]
-    where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
-    base = (
-        f"SELECT {period_expression(query)} AS period, {', '.join([*groups, ''])}"
-        f"BillingCurrency AS currency, sum({query.metric}) AS cost "
-        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY ALL"
-    )
+    notes = None
+    ctes: list[str] = []
+    if plan is not None and query.allocation_dimensions():
+        allocated = plan.grouped(Grouping(query.metric, query, scope_conditions, query.group_by, query.filters), params)
+        base, ctes, notes = allocated.base, allocated.ctes, allocated.notes
+    else:
+        groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
+        where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
+        base = (
+            f"SELECT {period_expression(query)} AS period, {', '.join([*groups, ''])}"
+            f"BillingCurrency AS currency, sum({query.metric}) AS cost "
+            f"FROM costs WHERE {' AND '.join(where)} GROUP BY ALL"
+        )
+    sql = _top(query, base, names, params)
+    if notes is None:
+        return Statement(f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql})", ctes)
+    blanks = ", ".join(["NULL"] * (len(names) + 1))
+    return Statement(f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql}) UNION ALL SELECT {blanks}, NULL, NULL, NULL, note FROM ({notes})", ctes)
+
+
+def _top(query: CostQuery, base: str, names: list[str], params: Params) -> str:
     if query.top is None or not names:
         return f"SELECT period, {', '.join([*names, ''])}currency, cost, false AS other FROM ({base})"
     group_list = ", ".join(names)

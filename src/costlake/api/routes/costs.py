@@ -19,13 +19,12 @@ from costlake.api.schemas import (
     SourceHealthOut,
 )
 from costlake.catalog import sources as source_rows
-from costlake.catalog.models import Tenant
 from costlake.errors import InvalidInput
 from costlake.metrics.health import metric_pull_health
 from costlake.metrics.units import with_unit_costs
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
-from costlake.query.model import CostQuery, Filter, check_dimension
+from costlake.query.model import CostQuery, Filter, allocation_names, check_dimension
 from costlake.query.scope import Scope
 from costlake.text import money_text
 
@@ -40,8 +39,14 @@ def get_scope(tenant: TenantDep) -> Scope:
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
-def _source_names(services: Any, tenant: Tenant) -> dict[str, str]:
-    return {source.id: source.name for source in source_rows.list_sources(services.catalog, tenant.id)}
+def source_names(services: Any, tenant_id: str) -> dict[str, str]:
+    return {source.id: source.name for source in source_rows.list_sources(services.catalog, tenant_id)}
+
+
+def allocation_state(services: Any, scope: Scope) -> dict[str, Any] | None:
+    """The published allocation version with each dimension's coverage, or None when none is published."""
+    plan = services.allocation.plans.get(scope.tenant_id)
+    return None if plan is None else {"version": plan.version, "dimensions": services.allocation.coverage(scope, plan)}
 
 
 def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filter]:
@@ -55,12 +60,14 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 
 @router.post("/costs/query", response_model=CostQueryResult, response_model_exclude_unset=True)
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
-    names = _source_names(services, tenant)
+    names = source_names(services, tenant.id)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
-    rows, elapsed_ms = services.reader.costs(query, scope)
+    field = "group_by" if allocation_names(query.group_by) else "filters"
+    plan = services.allocation.for_query(scope, query.allocation_dimensions(), query.allocation_version, field)
+    answer = services.reader.costs(query, scope, plan)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     out = []
-    for row in rows:
+    for row in answer.rows:
         totals[row.currency] += row.cost
         fields: dict[str, Any] = {"period": row.period}
         for dimension, value in zip(query.group_by, row.groups, strict=True):
@@ -69,17 +76,21 @@ def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: 
     result = {
         "rows": out,
         "totals": {currency: money_text(total) for currency, total in sorted(totals.items())},
-        "elapsed_ms": round(elapsed_ms, 2),
+        "elapsed_ms": round(answer.elapsed_ms, 2),
+        "allocation_version": plan.version if plan else None,
+        "warnings": answer.notes,
     }
     if query.unit_metric is not None:
-        result |= with_unit_costs(services.catalog, tenant.id, query, rows, out)
+        result |= with_unit_costs(services.catalog, tenant.id, query, answer.rows, out)
     return result
 
 
 @router.get("/costs/dimensions", response_model=DimensionsOut)
 def dimensions(scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     tag_keys = [{"key": key, "coverage": coverage} for key, coverage in services.reader.tag_coverage(scope)]
-    return {"dimensions": dimension_catalog(), "tag_keys": tag_keys}
+    allocation = allocation_state(services, scope)
+    virtual = [{"name": f"dim:{entry['name']}", "label": entry["name"]} for entry in (allocation or {}).get("dimensions", [])]
+    return {"dimensions": dimension_catalog() + virtual, "tag_keys": tag_keys, "allocation": allocation}
 
 
 @router.get("/costs/dimension-values", response_model=DimensionValuesOut)
@@ -94,6 +105,7 @@ def dimension_values(
     start: Annotated[date | None, Query(description="With end: count only costs from this day (as the query's start)")] = None,
     end: Annotated[date | None, Query(description="With start: up to this day, exclusive")] = None,
     time_basis: Annotated[Literal["charge", "billing"], Query(description="As the cost query's time_basis")] = "charge",
+    allocation_version: Annotated[int | None, Query(ge=1, description="For dim:<name>: the rules version (default: published)")] = None,
 ) -> dict[str, Any]:
     try:
         check_dimension(dimension)
@@ -104,9 +116,12 @@ def dimension_values(
     if start is not None and end is not None and end <= start:
         raise InvalidInput("end", "end must be after start (end is exclusive)")
     period = (start, end, time_basis) if start is not None and end is not None else None
+    plan = services.allocation.for_query(scope, allocation_names([dimension]), allocation_version, field="dimension")
     offset = int(cursor or 0)
-    values = services.reader.dimension_values(scope, dimension, search=search, limit=limit + 1, offset=offset, period=period)
-    names = _source_names(services, tenant) if dimension == "source" else {}
+    values = services.reader.dimension_values(
+        scope, dimension, search=search, limit=limit + 1, offset=offset, period=period, plan=plan
+    )
+    names = source_names(services, tenant.id) if dimension == "source" else {}
     page = [
         {"value": str(names.get(value, value)), "costs": {c: money_text(v) for c, v in costs.items()}}
         for value, costs in values[:limit]
@@ -142,4 +157,5 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
             for entry in report
         ],
         "metric_pulls": metric_pull_health(services.catalog, tenant.id, services.settings.metric_pull_interval),
+        "allocation": allocation_state(services, scope),
     }

@@ -1,0 +1,45 @@
+"""The seam through which allocation rules reach the cost query: the engine asks an `AllocationPlan` for SQL.
+
+costlake.allocation sits above this layer (it reads costs), so the query engine never imports it. A plan is
+compiled there once per tenant and rules version; here it is only a shape: given what a query groups and filters
+by, it hands back common table expressions over `costs` and a SELECT of the grouped rows, plus notes (warnings,
+e.g. a proportional split whose weights were all zero and fell back to even).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from costlake.query.model import CostQuery, Filter
+
+if TYPE_CHECKING:
+    from costlake.query.sql import Params
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What one query needs from the allocated rows."""
+
+    metric: str
+    query: CostQuery | None  # the time range, basis and granularity; None: all time, no periods
+    scope: list[str]  # the caller's scope as SQL conditions over `costs`
+    group_by: list[str]
+    filters: list[Filter] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AllocatedSql:
+    ctes: list[str]  # "name AS (...)" after `costs`, in order
+    base: str  # SELECT period, g0, ..., currency, cost: one row per period, group and currency
+    notes: str | None = None  # SELECT note: one text per warning, or None when nothing can warn
+
+
+class AllocationPlan(Protocol):
+    """A tenant's compiled allocation rules (one version)."""
+
+    version: int
+
+    def dimension_names(self) -> list[str]: ...
+
+    def grouped(self, grouping: Grouping, params: Params) -> AllocatedSql: ...
