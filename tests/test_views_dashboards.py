@@ -89,7 +89,7 @@ def test_dashboards_and_ownership(client, acme, make_tenant) -> None:  # type: i
     board = created.json()
     assert [w["type"] for w in board["widgets"]] == ["view", "metric", "note"] and board["widgets"][1]["range"] == "last_30_days"
     bad = client.post(url(acme.id, "dashboards"), headers=auth(acme.admin), json={"name": "x", "widgets": [{"type": "view", "view_id": "nope"}]})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "widgets[0].view_id"]
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "widgets[0]", "view_id"]  # dotted fields become loc paths (api/errors.py)
     unknown = client.post(url(acme.id, "dashboards"), headers=auth(acme.admin), json={"name": "x", "widgets": [{"type": "metric", "metric": "users"}]})
     assert unknown.status_code == 422
     # another tenant sees nothing and cannot point at this tenant's views

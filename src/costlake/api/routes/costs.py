@@ -77,9 +77,9 @@ def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: 
         "rows": out,
         "totals": {currency: money_text(total) for currency, total in sorted(totals.items())},
         "elapsed_ms": round(answer.elapsed_ms, 2),
-        "allocation_version": plan.version if plan else None,
-        "warnings": answer.notes,
     }
+    if plan is not None:  # a plain query answers exactly as before allocation existed
+        result |= {"allocation_version": plan.version, "warnings": answer.notes}
     if query.unit_metric is not None:
         result |= with_unit_costs(services.catalog, tenant.id, query, answer.rows, out)
     return result
