@@ -143,7 +143,8 @@ const CostCharts = (() => {
       });
       config = {
         type: lines ? "line" : "bar",
-        data: { labels: periods.map((period) => periodLabel(period, body.granularity)), datasets },
+        // `periods`: the ISO start of each label's period, for people's tools and the tests.
+        data: { labels: periods.map((period) => periodLabel(period, body.granularity)), periods, datasets },
         options: {
           scales: {
             x: { stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
@@ -202,15 +203,17 @@ const CostCharts = (() => {
   function metricChart(values, start, end, unit) {
     const days = metricDaily(values);
     const labels = [];
+    const periods = [];
     const exact = [];
     for (let day = start, guard = 0; day < end && guard < 1200; day = C.addDays(day, 1), guard++) {
+      periods.push(day);
       labels.push(periodLabel(day, "day"));
       exact.push(days.has(day) ? days.get(day) : null);
     }
     const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
     return {
       type: "bar",
-      data: { labels, datasets: [{ label: unit, data: exact.map(toNumber), exact, backgroundColor: PALETTE[0], borderRadius: 2 }] },
+      data: { labels, periods, datasets: [{ label: unit, data: exact.map(toNumber), exact, backgroundColor: PALETTE[0], borderRadius: 2 }] },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
         plugins: {
