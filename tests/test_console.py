@@ -30,7 +30,7 @@ from costlake.months import add_months, current_month
 from costlake.settings import Settings
 from costlake_server import serving
 from fakes import anthropic
-from fixtures_browser import ConsoleServer, browser, console_server, page, screenshot  # noqa: F401
+from fixtures_browser import ConsoleServer, console_server, page, screenshot  # noqa: F401
 from fixtures_browser import _run as run_costlake
 from focus_files import focus_row, write_csv
 

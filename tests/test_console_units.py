@@ -8,6 +8,8 @@ pages show, and what they send, against the REST API's own answers.
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 from fastapi.testclient import TestClient
 
-from fixtures_browser import ConsoleServer, browser, console_server, page  # noqa: F401
+from fixtures_browser import ConsoleServer, console_server, page, screenshot  # noqa: F401
+from fixtures_browser import _run as run_costlake
 from test_console import expect, sign_in
 from webhook_payloads import GITHUB_DEPLOYMENT, github_headers
 
@@ -129,7 +132,7 @@ def test_the_new_pages_are_in_the_nav_and_a_views_url_opens_the_explorer(client:
 # --- metrics ----------------------------------------------------------------------------------------------------------------
 
 
-def test_metrics_page_shows_each_metric_and_its_daily_values(page: Any, console_server: ConsoleServer) -> None:
+def test_metrics_page_shows_each_metric_and_its_daily_values(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
     server = console_server
     sign_in(page, server.admin_token, "/console/metrics")
     page.wait_for_selector("#metric-detail[data-state=ready]")
@@ -159,6 +162,7 @@ def test_metrics_page_shows_each_metric_and_its_daily_values(page: Any, console_
     assert chart["periods"] == [(first + timedelta(days=n)).isoformat() for n in range(30)]
     assert series_points(chart) == {("requests", day): total for day, total in daily.items() if day >= first.isoformat()}
     assert None in chart["series"][0]["exact"]  # today has no value yet: a gap, not a zero
+    screenshot(page, "metrics.png")
     # The latest day, by label set.
     shown = page.eval_on_selector_all("#latest-table tbody tr", "rows => rows.map(r => [JSON.parse(r.dataset.labels), r.dataset.value])")
     assert sorted((labels["team"], value) for labels, value in shown) == sorted(
@@ -232,6 +236,36 @@ def test_admin_creates_a_metric_and_uploads_csv_all_or_nothing(page: Any, consol
                                     ("GB", d3.isoformat()): Decimal("7")}
 
 
+def test_a_failing_pull_shows_on_metrics_and_data_health(page: Any, console_server: ConsoleServer) -> None:
+    server = console_server
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COSTLAKE_")} | {"COSTLAKE_HOME": str(server.home)}
+    run_costlake(env, "metric", "create", "--tenant", "demo", "egress", "--unit", "GB")
+    # Nothing listens on port 9: the run fails after its retries, with the connection's message.
+    run_costlake(env, "metric", "pull", "--tenant", "demo", "egress", "--prometheus", "http://127.0.0.1:9", "--query", "up", "--disabled")
+    with server.api() as api:
+        run = api.post(tenant_path(server, "/metrics/egress/pull/runs")).json()
+        deadline = time.monotonic() + 60
+        while run["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            run = api.get(tenant_path(server, f"/metrics/egress/pull/runs/{run['id']}")).json()
+    assert run["status"] == "failed", run
+    (pull,) = api_get(server, "/data-health")["metric_pulls"]
+    assert pull["metric"] == "egress" and pull["last_error"]
+
+    sign_in(page, server.member_token, "/console/metrics?metric=egress")  # members see how pulls go, too
+    cell = page.locator('#metrics-table tr[data-metric="egress"] [data-pull]')
+    cell.wait_for()
+    assert (cell.get_attribute("data-pull"), cell.get_attribute("data-status")) == ("prometheus", "failed")
+    assert "Prometheus pull" in cell.inner_text() and "Paused" in cell.inner_text()
+    assert cell.locator(".last-error").inner_text() == pull["last_error"]
+
+    page.click('nav.nav a:has-text("Data health")')
+    row = page.locator('#pulls-table tr[data-metric="egress"]')
+    row.wait_for()
+    assert row.get_attribute("data-status") == "failed" and row.locator(".badge-failed").inner_text() == "Failed"
+    assert row.locator(".last-error").inner_text() == pull["last_error"]
+
+
 def test_members_read_metrics_without_the_admin_controls(page: Any, console_server: ConsoleServer) -> None:
     sign_in(page, console_server.member_token, "/console/metrics")
     page.wait_for_selector("#metric-detail[data-state=ready]")
@@ -250,7 +284,7 @@ def timeline_ids(page: Any) -> list[str]:
     return page.eval_on_selector_all("#timeline-days .timeline-item", "items => items.map(i => i.dataset.eventId)")
 
 
-def test_events_timeline_filters_and_adding_an_event(page: Any, console_server: ConsoleServer) -> None:
+def test_events_timeline_filters_and_adding_an_event(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
     server = console_server
     start, end = (today() - timedelta(days=120)).isoformat(), (today() + timedelta(days=1)).isoformat()
     sign_in(page, server.admin_token, f"/console/events?start={start}&end={end}")
@@ -262,6 +296,7 @@ def test_events_timeline_filters_and_adding_an_event(page: Any, console_server: 
     item = page.locator(f'.timeline-item[data-event-id="{incident["id"]}"]')
     assert item.locator(".event-title").inner_text() == incident["title"]
     assert item.locator(".timeline-when .strong").inner_text() == f"{incident['start'][11:16]} – {incident['end'][11:16]}"
+    screenshot(page, "events.png")
 
     # A label chip filters by that label; the category too; both live in the URL and match the API's answer.
     team = every[0]["labels"]["team"]
@@ -303,6 +338,13 @@ def test_events_timeline_filters_and_adding_an_event(page: Any, console_server: 
     assert added["labels"] == {"team": team, "environment": "production"}
     page.locator(f'.timeline-item[data-event-id="{added["id"]}"]').wait_for()
 
+    # Admins delete events, after saying so.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f'.timeline-item[data-event-id="{added["id"]}"]').get_by_role("button", name="Delete").click()
+    page.locator(f'.timeline-item[data-event-id="{added["id"]}"]').wait_for(state="detached")
+    with server.api() as api:
+        assert api.get(tenant_path(server, f"/events/{added['id']}")).status_code == 404
+
 
 def test_webhook_secret_is_shown_once_and_signs_deliveries(page: Any, console_server: ConsoleServer) -> None:
     server = console_server
@@ -335,6 +377,11 @@ def test_webhook_secret_is_shown_once_and_signs_deliveries(page: Any, console_se
     page.wait_for_selector("#webhooks[data-state=ready]")
     assert "Nothing received yet" not in row.inner_text() and secret not in page.content()
     assert not [r.url for r in requests if secret in r.url]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    row.wait_for(state="detached")
+    assert hook["id"] not in [h["id"] for h in api_get(server, "/webhooks")]
 
 
 def test_members_add_events_but_manage_no_webhooks(page: Any, console_server: ConsoleServer) -> None:
@@ -373,7 +420,7 @@ def query_of(page: Any) -> Json:
     return body
 
 
-def test_explorer_shows_unit_cost_next_to_cost(page: Any, console_server: ConsoleServer) -> None:
+def test_explorer_shows_unit_cost_next_to_cost(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
     server = console_server
     start = (today() - timedelta(days=56)).isoformat()
     sign_in(page, server.admin_token, explorer_url(start=start, end=(today() + timedelta(days=1)).isoformat(),
@@ -411,6 +458,10 @@ def test_explorer_shows_unit_cost_next_to_cost(page: Any, console_server: Consol
         for row in expected["rows"] if row["currency"] == currency and row["unit_cost"] is not None
     }
     assert any(row["unit_cost"] is None for row in expected["rows"])  # untagged cost has no team's requests: a gap
+    page.check("#events-overlay")
+    page.wait_for_selector('#event-caption:has-text("on the chart")')
+    screenshot(page.locator("#results .chart-card"), "explorer-unit-costs.png")
+    page.uncheck("#events-overlay")
     page.click('#chart-show button[data-show="cost"]')
     assert "show" not in url_params(page) and page.get_attribute("#chart", "data-show") == "cost"
 
@@ -509,7 +560,7 @@ def test_saving_the_explorer_state_as_a_view_and_opening_its_url(page: Any, cons
 # --- dashboards ------------------------------------------------------------------------------------------------------------------------
 
 
-def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console_server: ConsoleServer) -> None:
+def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
     server = console_server
     with server.api() as api:
         view = api.post(tenant_path(server, "/views"), json={
@@ -534,6 +585,7 @@ def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console
     page.select_option("#widget-metric", "requests")
     page.select_option("#widget-range", "last_7_days")
     page.fill("#widget-title", "Requests this week")
+    page.select_option("#widget-width", "12")
     page.click("#add-widget")
     page.select_option("#widget-type", "note")
     page.fill("#widget-note", "Cost per 1,000 requests, by team.\nDeploys are on the Events page.")
@@ -541,7 +593,7 @@ def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console
     note = page.locator('.widget[data-index="2"]')
     note.get_by_role("button", name="Move earlier").click()
     page.locator('.widget[data-index="1"]').get_by_role("button", name="Move earlier").click()
-    page.locator('.widget[data-index="2"] select.widget-width').select_option("12")
+    page.locator('.widget[data-index="2"] select.widget-width').select_option("6")  # full, then half
     page.click("#save-board")
     page.wait_for_selector("#board-editor", state="hidden")
 
@@ -549,7 +601,7 @@ def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console
     assert board["widgets"] == [
         {"type": "note", "text": "Cost per 1,000 requests, by team.\nDeploys are on the Events page.", "width": 12},
         {"type": "view", "view_id": view["id"], "display": "table", "title": None, "width": 6},
-        {"type": "metric", "metric": "requests", "range": "last_7_days", "title": "Requests this week", "width": 12},
+        {"type": "metric", "metric": "requests", "range": "last_7_days", "title": "Requests this week", "width": 6},
     ]
     assert urlsplit(page.url).query == f"id={board['id']}"
 
@@ -569,6 +621,7 @@ def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console
     values = api_get(server, "/metrics/requests/values", start=start.isoformat(), end=end.isoformat())["values"]
     assert series_points(chart) == {("requests", day): total for day, total in daily_sums(values).items()}
     assert page.inner_text('.widget[data-index="2"] .widget-title') == "Requests this week"
+    screenshot(page, "dashboards.png")
 
     # A member reads it, without the buttons the API would refuse them; their own dashboard they edit.
     member = page.context.browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url, locale="en-US",

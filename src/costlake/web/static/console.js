@@ -255,6 +255,13 @@ const Costlake = (() => {
     return node;
   }
 
+  // An event's title, linked when its url is an http(s) link (a webhook's payload names it: never a script URL).
+  function eventTitle(event, className) {
+    return /^https?:\/\//i.test(event.url || "")
+      ? el("a", { class: className, href: event.url, target: "_blank", rel: "noopener noreferrer", text: event.title })
+      : el("span", { class: className, text: event.title });
+  }
+
   function statusBadge(status) {
     const labels = { succeeded: "Succeeded", warning: "Warning", failed: "Failed", running: "Running" };
     const label = status ? labels[status] || status : "Never synced";
@@ -303,6 +310,6 @@ const Costlake = (() => {
     showFormErrors, clearFormErrors,
     tenantId, role, tokenId, isAdmin: role === "admin", ApiError, api, tenantPath, formatLabel, providerLabel,
     toUnits, fromUnits, addDecimals, compareDecimals, money, integer, quantity, unitMoney, perUnitText,
-    isoDate, parseDate, addDays, dateTime, relative, rangeDates, RANGES, monthLabel, el, statusBadge, toast,
+    isoDate, parseDate, addDays, dateTime, relative, rangeDates, RANGES, monthLabel, el, eventTitle, statusBadge, toast,
   };
 })();

@@ -262,7 +262,8 @@
   function viewTable(data, currencies) {
     const query = data.query;
     const unit = data.unit_metric && query.granularity === "none";
-    const head = C.el("tr", {}, C.el("th", { scope: "col", text: query.group_by.join(" · ") || "Costs" }),
+    const names = query.group_by.map((g) => (g.startsWith("tag:") ? `Tag: ${g.slice(4)}` : g));
+    const head = C.el("tr", {}, C.el("th", { scope: "col", text: names.join(" · ") || "Costs" }),
       C.el("th", { scope: "col", text: "Currency" }), C.el("th", { scope: "col", class: "num", text: K.METRIC_LABELS[query.metric] }),
       unit ? C.el("th", { scope: "col", class: "num", text: `Cost ${C.perUnitText(data.unit_metric.scale, data.unit_metric.unit)}` }) : null);
     const tbody = C.el("tbody");

@@ -122,9 +122,7 @@
       C.el("div", { class: "timeline-when" }, C.el("span", { class: "strong", text: when }), C.el("span", { class: "muted small", text: "UTC" })),
       C.el("div", { class: "timeline-body" },
         C.el("div", { class: "timeline-title" }, K.categoryBadge(event.category),
-          event.url
-            ? C.el("a", { class: "event-title", href: event.url, target: "_blank", rel: "noopener noreferrer", text: event.title })
-            : C.el("span", { class: "event-title", text: event.title })),
+          C.eventTitle(event, "event-title")),
         labels.length || event.source
           ? C.el("div", { class: "timeline-meta" },
             labels.map(([key, value]) => C.el("button", {

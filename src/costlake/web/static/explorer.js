@@ -502,7 +502,7 @@
       list.append(C.el("li", { class: "event-item", dataset: { eventId: event.id, category: event.category } },
         K.categoryBadge(event.category),
         C.el("span", { class: "event-when muted small", text: C.dateTime(event.start) }),
-        event.url ? C.el("a", { href: event.url, rel: "noopener noreferrer", target: "_blank", text: event.title }) : C.el("span", { text: event.title }),
+        C.eventTitle(event, "event-title"),
         labels ? C.el("span", { class: "muted small", text: labels }) : null));
     }
   }
