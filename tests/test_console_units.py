@@ -299,7 +299,7 @@ def test_events_timeline_filters_and_adding_an_event(page: Any, console_server: 
     screenshot(page, "events.png")
 
     # A label chip filters by that label; the category too; both live in the URL and match the API's answer.
-    team = every[0]["labels"]["team"]
+    team = next(event["labels"]["team"] for event in every if "team" in event["labels"])
     page.locator(f'.label-chip[data-label="team:{team}"]').first.click()
     page.wait_for_url(f"**label=team%3A{team}**")
     page.wait_for_selector("#timeline[data-state=ready]")
@@ -549,6 +549,7 @@ def test_saving_the_explorer_state_as_a_view_and_opening_its_url(page: Any, cons
     assert {key: opened[key] for key in ("start", "end", "group_by", "unit_metric", "unit_scale", "granularity")} == {
         key: result["query"][key] for key in ("start", "end", "group_by", "unit_metric", "unit_scale", "granularity")}
     assert page.input_value("#unit-metric") == "requests" and page.input_value("#chart-type") == "line"
+    assert url_params(page)["show"] == ["unit"]  # a view with a unit metric shows its unit cost, as on a dashboard
     assert page.is_checked("#events-overlay") and page.input_value("#event-labels") == "environment:production"
     for currency, amount in result["totals"].items():
         total = page.locator(f'#totals .total[data-currency="{currency}"]')

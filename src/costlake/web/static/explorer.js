@@ -166,7 +166,7 @@
       ...defaults(), start, end, metric: q.metric, basis: q.time_basis, granularity: q.granularity,
       groups: q.group_by || [], filters: (q.filters || []).map((f) => ({ dimension: f.dimension, op: f.op, values: f.values || [] })),
       top: q.top ?? null, unit: q.unit_metric || null, scale: q.unit_scale || 1, chart: VIEW_CHARTS[view.chart] || "bar",
-      table: view.chart === "table" ? "rows" : "groups",
+      show: q.unit_metric ? "unit" : "cost", // as a dashboard draws it
       events: !!overlayOf.enabled, eventLabels: Object.entries(overlayOf.labels || {}).map(([key, value]) => `${key}:${value}`),
     };
   }
