@@ -255,6 +255,23 @@ const Costlake = (() => {
     return node;
   }
 
+  // Event label filters as people type them ("team:payments, environment:production"). `readLabelPairs` gives the
+  // texts, or null after marking the input and saying which one is not KEY:VALUE; `labelPair` splits one.
+  const LABEL_PAIR = /^([^:\s][^:]*):(.+)$/;
+  function labelPair(text) {
+    const match = LABEL_PAIR.exec(text);
+    return match ? [match[1], match[2]] : null;
+  }
+
+  function readLabelPairs(input, errorBox) {
+    const texts = input.value.split(",").map((pair) => pair.trim()).filter(Boolean);
+    const bad = texts.find((pair) => !labelPair(pair));
+    input.setAttribute("aria-invalid", String(!!bad));
+    errorBox.hidden = !bad;
+    errorBox.textContent = bad ? `“${bad}” is not KEY:VALUE, e.g. team:payments` : "";
+    return bad ? null : texts;
+  }
+
   // An event's title, linked when its url is an http(s) link (a webhook's payload names it: never a script URL).
   function eventTitle(event, className) {
     return /^https?:\/\//i.test(event.url || "")
@@ -310,6 +327,6 @@ const Costlake = (() => {
     showFormErrors, clearFormErrors,
     tenantId, role, tokenId, isAdmin: role === "admin", ApiError, api, tenantPath, formatLabel, providerLabel,
     toUnits, fromUnits, addDecimals, compareDecimals, money, integer, quantity, unitMoney, perUnitText,
-    isoDate, parseDate, addDays, dateTime, relative, rangeDates, RANGES, monthLabel, el, eventTitle, statusBadge, toast,
+    isoDate, parseDate, addDays, dateTime, relative, rangeDates, RANGES, monthLabel, el, labelPair, readLabelPairs, eventTitle, statusBadge, toast,
   };
 })();

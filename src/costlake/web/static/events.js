@@ -7,7 +7,6 @@
   const C = Costlake;
   const K = CostCharts;
   const $ = (id) => document.getElementById(id);
-  const LABEL_PAIR = /^([^:\s][^:]*):(.+)$/;
   const CATEGORIES = Object.keys(K.CATEGORY_LABELS);
   const DEFAULT_DAYS = 30;
 
@@ -22,7 +21,7 @@
     return {
       start, end,
       category: CATEGORIES.includes(params.get("category")) ? params.get("category") : "",
-      labels: params.getAll("label").filter((pair) => LABEL_PAIR.test(pair)),
+      labels: params.getAll("label").filter((pair) => C.labelPair(pair)),
     };
   }
 
@@ -41,13 +40,9 @@
   }
 
   function filtersChanged() {
-    const labels = $("events-labels").value.split(",").map((pair) => pair.trim()).filter(Boolean);
-    const bad = labels.find((pair) => !LABEL_PAIR.test(pair));
-    $("error-events-labels").hidden = !bad;
-    $("error-events-labels").textContent = bad ? `“${bad}” is not KEY:VALUE, e.g. team:payments` : "";
-    $("events-labels").setAttribute("aria-invalid", String(!!bad));
+    const labels = C.readLabelPairs($("events-labels"), $("error-events-labels"));
     const to = $("events-end").value;
-    if (bad || !C.parseDate($("events-start").value) || !C.parseDate(to)) return;
+    if (!labels || !C.parseDate($("events-start").value) || !C.parseDate(to)) return;
     filters = { start: $("events-start").value, end: C.addDays(to, 1), category: $("events-category").value, labels };
     history.pushState(null, "", `${location.pathname}?${apiParams(filters)}`);
     loadEvents();

@@ -25,8 +25,6 @@
     BillingAccountId: "Billing account ID", RegionId: "Region", ChargeCategory: "Charge category",
     PricingCategory: "Pricing category", SkuId: "SKU", ResourceId: "Resource", source: "Billing source",
   };
-  const LABEL_PAIR = /^([^:\s][^:]*):(.+)$/; // an event label filter, KEY:VALUE
-
   let dimensions = null; // {dimensions: [{name, label}], tag_keys: [{key, coverage}]}
   let unitMetrics = null; // the tenant's usage metrics: [{name, unit, aggregation}]
   let overlay = { key: null, events: [] }; // the events fetched for the overlay, and for which question
@@ -103,7 +101,7 @@
       scale: /^[1-9]\d{0,11}$/.test(scaleText) ? Number(scaleText) : 1,
       show: unit && params.get("show") === "unit" ? "unit" : "cost",
       events: params.get("events") === "1",
-      eventLabels: params.getAll("evlabel").filter((pair) => LABEL_PAIR.test(pair)),
+      eventLabels: params.getAll("evlabel").filter((pair) => C.labelPair(pair)),
       metric: pick("metric", METRICS, base.metric),
       chart: pick("chart", CHARTS, base.chart),
       currency: /^[A-Z]{3}$/.test(params.get("currency") || "") ? params.get("currency") : null,
@@ -443,7 +441,6 @@
   function renderChart(data, body, currency) {
     const show = state.unit && data.unit_metric ? state.show : "cost";
     const config = K.costChart(data, body, { currency, chart: state.chart, show, events: overlayEvents() });
-    if (chart) chart.destroy();
     chart = K.draw($("chart"), config, { currency, show });
     renderShowSwitch(data);
     renderEventList(config.markers, body);
@@ -468,7 +465,7 @@
       overlay = { key: null, events: [] };
       return;
     }
-    const labels = state.eventLabels.map((pair) => LABEL_PAIR.exec(pair).slice(1, 3));
+    const labels = state.eventLabels.map(C.labelPair);
     const key = JSON.stringify([state.start, state.end, labels]);
     if (overlay.key === key) return;
     try {
@@ -827,7 +824,7 @@
       $("view-name").setAttribute("aria-invalid", "true");
       return showViewError("Name the view, e.g. “Cost per 1k requests by team”.");
     }
-    const labels = Object.fromEntries(state.eventLabels.map((pair) => LABEL_PAIR.exec(pair).slice(1, 3)));
+    const labels = Object.fromEntries(state.eventLabels.map(C.labelPair));
     const body = {
       name, query: queryBody(state), range: $("view-range").value || null, chart: state.chart,
       events_overlay: state.events ? { enabled: true, labels, categories: [] } : null,
@@ -936,12 +933,9 @@
     });
     const overlayChanged = async () => {
       state.events = $("events-overlay").checked;
-      state.eventLabels = $("event-labels").value.split(",").map((pair) => pair.trim()).filter(Boolean);
-      const bad = state.eventLabels.find((pair) => !LABEL_PAIR.test(pair));
-      $("event-labels").setAttribute("aria-invalid", String(!!bad));
-      $("error-event-labels").hidden = !bad;
-      $("error-event-labels").textContent = bad ? `“${bad}” is not KEY:VALUE, e.g. team:payments` : "";
-      if (bad) return;
+      const labels = C.readLabelPairs($("event-labels"), $("error-event-labels"));
+      if (!labels) return;
+      state.eventLabels = labels;
       saveState(false);
       renderControls();
       await loadOverlay();
