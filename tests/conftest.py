@@ -18,6 +18,7 @@ from costlake.catalog import open_catalog
 from costlake.catalog.models import Base
 from costlake.catalog.tenants import create_tenant, create_token
 from costlake.settings import Settings
+from fixtures_browser import browser  # noqa: F401  (one Chromium per session, for every browser test module)
 from fixtures_object_stores import azurite_env, azurite_server, gcs_env, gcs_server, s3_env, s3_server  # noqa: F401
 
 POSTGRES_ADMIN_URL = os.environ.get("COSTLAKE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

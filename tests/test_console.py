@@ -31,7 +31,7 @@ from costlake.months import add_months, current_month
 from costlake.settings import Settings
 from costlake_server import serving
 from fakes import anthropic
-from fixtures_browser import ConsoleServer, browser, console_server, page, screenshot  # noqa: F401
+from fixtures_browser import ConsoleServer, console_server, page, screenshot  # noqa: F401
 from fixtures_browser import _run as run_costlake
 from focus_files import focus_row, write_csv
 
@@ -586,7 +586,7 @@ def test_member_sees_data_health_but_no_billing_sources(page: Any, console_serve
     wait_ready(page)  # members explore costs too
     assert page.locator(".badge-role").inner_text().lower() == "member"
     nav = page.locator("nav.nav a")
-    assert nav.all_inner_texts() == ["Explorer", "Data health"]
+    assert nav.all_inner_texts() == ["Explorer", "Dashboards", "Metrics", "Events", "Data health"]
 
     response = page.goto("/console/billing-sources")
     assert response.status == 403

@@ -1,4 +1,4 @@
-"""Console pages: sign in and out, Explorer, Billing sources and Data health.
+"""Console pages: sign in and out, Explorer, Dashboards, Metrics, Events, Billing sources and Data health.
 
 The pages are HTML shells rendered here; their data comes from the REST API, which the page's script calls on the
 same origin with the session cookie (see `costlake.api.auth`: the cookie's value is the API token, and requests
@@ -61,6 +61,7 @@ class ConsoleUser:
     role: str  # "admin" | "member"
     env_prefix: str  # the server's environment variables the tenant may name as a credential start with it
     external_id: str  # what the tenant's AWS roles require of the server
+    token_id: str  # who made a view or dashboard: members change only their own, so the pages offer only those
 
     @property
     def admin(self) -> bool:
@@ -71,10 +72,16 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/explorer", _shared_view, methods=["GET"], include_in_schema=False)
 
 
 def _root() -> RedirectResponse:
     return RedirectResponse(HOME, status_code=303)
+
+
+def _shared_view(request: Request) -> RedirectResponse:
+    """A saved view's `url` (`/explorer?view=ID`, as the API hands it out) opens it in the console's explorer."""
+    return RedirectResponse(f"{HOME}?{request.url.query}" if request.url.query else HOME, status_code=303)
 
 
 # --- session ---------------------------------------------------------------------------------------------------
@@ -105,6 +112,7 @@ async def _user_for(request: Request, secret: str | None) -> ConsoleUser | None:
         role=me["role"],
         env_prefix=me["env_prefix"],
         external_id=me["external_id"],
+        token_id=me["token_id"],
     )
 
 
@@ -315,3 +323,18 @@ def _source_form(kinds: Json) -> Json:
 @router.get("/data-health", response_class=HTMLResponse)
 async def data_health(request: Request) -> Response:
     return await _page(request, "data_health.html", "data-health")
+
+
+@router.get("/dashboards", response_class=HTMLResponse)
+async def dashboards(request: Request) -> Response:
+    return await _page(request, "dashboards.html", "dashboards")
+
+
+@router.get("/metrics", response_class=HTMLResponse)
+async def metrics(request: Request) -> Response:
+    return await _page(request, "metrics.html", "metrics")
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events(request: Request) -> Response:
+    return await _page(request, "events.html", "events")

@@ -6,6 +6,7 @@ const Costlake = (() => {
   const body = document.body;
   const tenantId = body.dataset.tenantId;
   const role = body.dataset.role;
+  const tokenId = body.dataset.tokenId;
   const consoleHeader = body.dataset.consoleHeader || "X-Costlake-Console";
   const labels = JSON.parse(body.dataset.labels || "{}");
   const formatLabel = (name) => ((labels.formats || {})[name] || name);
@@ -53,16 +54,18 @@ const Costlake = (() => {
     return `/api/v1/tenants/${encodeURIComponent(tenantId)}${rest}`;
   }
 
-  async function api(method, path, { json, signal } = {}) {
+  // `json` sends a JSON body; `text` sends text as `contentType` (a CSV file, say).
+  async function api(method, path, { json, text, contentType = "text/plain", signal } = {}) {
     const headers = { Accept: "application/json" };
     if (method !== "GET" && method !== "HEAD") headers[consoleHeader] = "1";
     if (json !== undefined) headers["Content-Type"] = "application/json";
+    else if (text !== undefined) headers["Content-Type"] = contentType;
     let response;
     try {
       response = await fetch(path, {
         method,
         headers,
-        body: json === undefined ? undefined : JSON.stringify(json),
+        body: json !== undefined ? JSON.stringify(json) : text,
         credentials: "same-origin",
         signal,
       });
@@ -78,12 +81,12 @@ const Costlake = (() => {
     }
     if (response.status === 204) return null;
     let payload = null;
-    const text = await response.text();
-    if (text) {
+    const answer = await response.text();
+    if (answer) {
       try {
-        payload = JSON.parse(text);
+        payload = JSON.parse(answer);
       } catch {
-        payload = { detail: text.slice(0, 300) };
+        payload = { detail: answer.slice(0, 300) };
       }
     }
     if (!response.ok) throw new ApiError(response.status, payload && payload.detail, payload);
@@ -146,6 +149,28 @@ const Costlake = (() => {
     return new Intl.NumberFormat().format(value);
   }
 
+  // A decimal string with thousands separators, every digit kept (Intl formats decimal strings exactly).
+  const exactNumber = new Intl.NumberFormat(undefined, { maximumFractionDigits: 20 });
+  function quantity(text) {
+    return exactNumber.format(String(text));
+  }
+
+  // A unit cost: cents for a dollar or more, else 3 significant digits ($0.000412): a ratio, not an amount to pay.
+  function unitMoney(amount, currency) {
+    if (amount === null || amount === undefined) return "—";
+    const big = Math.abs(Number(amount)) >= 1;
+    const options = big ? {} : { maximumSignificantDigits: 3 };
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "USD", ...options }).format(String(amount));
+    } catch {
+      return String(amount);
+    }
+  }
+
+  function perUnitText(scale, unit) {
+    return `per ${scale > 1 ? `${integer(scale)} ` : ""}${unit}`;
+  }
+
   // --- dates and times (UTC) --------------------------------------------------------------------------------------
   function isoDate(date) {
     return date.toISOString().slice(0, 10);
@@ -187,6 +212,24 @@ const Costlake = (() => {
     return "";
   }
 
+  // [start, end) of a saved view's relative range, in whole UTC days ending yesterday: the same days as the
+  // server's costlake.dashboards.views.range_dates (a view widget asks the server; a metric widget needs them here).
+  function rangeDates(name, todayText = isoDate(new Date())) {
+    const today = parseDate(todayText);
+    const thisMonth = isoDate(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1)));
+    const monthsBack = (n) => isoDate(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - n, 1)));
+    if (name === "month_to_date") return [thisMonth, todayText > thisMonth ? todayText : addDays(todayText, 1)];
+    const days = /^last_(\d+)_days$/.exec(name);
+    if (days) return [addDays(todayText, -Number(days[1])), todayText];
+    const months = { last_month: 1, last_3_months: 3, last_12_months: 12 }[name];
+    return months ? [monthsBack(months), thisMonth] : null;
+  }
+
+  const RANGES = {
+    last_7_days: "Last 7 days", last_30_days: "Last 30 days", last_90_days: "Last 90 days", month_to_date: "Month to date",
+    last_month: "Last month", last_3_months: "Last 3 months", last_12_months: "Last 12 months",
+  };
+
   function monthLabel(yyyyMm) {
     const date = parseDate(`${yyyyMm}-01`);
     if (!date) return yyyyMm;
@@ -212,6 +255,30 @@ const Costlake = (() => {
     return node;
   }
 
+  // Event label filters as people type them ("team:payments, environment:production"). `readLabelPairs` gives the
+  // texts, or null after marking the input and saying which one is not KEY:VALUE; `labelPair` splits one.
+  const LABEL_PAIR = /^([^:\s][^:]*):(.+)$/;
+  function labelPair(text) {
+    const match = LABEL_PAIR.exec(text);
+    return match ? [match[1], match[2]] : null;
+  }
+
+  function readLabelPairs(input, errorBox) {
+    const texts = input.value.split(",").map((pair) => pair.trim()).filter(Boolean);
+    const bad = texts.find((pair) => !labelPair(pair));
+    input.setAttribute("aria-invalid", String(!!bad));
+    errorBox.hidden = !bad;
+    errorBox.textContent = bad ? `“${bad}” is not KEY:VALUE, e.g. team:payments` : "";
+    return bad ? null : texts;
+  }
+
+  // An event's title, linked when its url is an http(s) link (a webhook's payload names it: never a script URL).
+  function eventTitle(event, className) {
+    return /^https?:\/\//i.test(event.url || "")
+      ? el("a", { class: className, href: event.url, target: "_blank", rel: "noopener noreferrer", text: event.title })
+      : el("span", { class: className, text: event.title });
+  }
+
   function statusBadge(status) {
     const labels = { succeeded: "Succeeded", warning: "Warning", failed: "Failed", running: "Running", cancelled: "Cancelled" };
     const label = status ? labels[status] || status : "Never synced";
@@ -229,9 +296,37 @@ const Costlake = (() => {
     setTimeout(() => item.remove(), kind === "error" ? 9000 : 4500);
   }
 
+  // An API error in a form: each 422 field error under its field (the element `error-<field>`, and the input that
+  // names it in aria-describedby marked invalid); anything else in the form's own `.form-error` box.
+  function showFormErrors(form, error) {
+    clearFormErrors(form);
+    const rest = [];
+    for (const [field, message] of Object.entries(error.fieldErrors)) {
+      const box = field && form.querySelector(`#error-${CSS.escape(field)}`);
+      if (!box) {
+        rest.push(field ? `${field}: ${message}` : message);
+        continue;
+      }
+      box.textContent = message;
+      box.hidden = false;
+      const input = form.querySelector(`[aria-describedby~="error-${CSS.escape(field)}"]`);
+      if (input) input.setAttribute("aria-invalid", "true");
+    }
+    if (!Object.keys(error.fieldErrors).length) rest.push(error.message);
+    const summary = form.querySelector(".form-error");
+    summary.textContent = rest.join("; ");
+    summary.hidden = !rest.length;
+  }
+
+  function clearFormErrors(form) {
+    form.querySelectorAll(".field-error, .form-error").forEach((box) => { box.hidden = true; box.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
+  }
+
   return {
-    tenantId, role, isAdmin: role === "admin", ApiError, api, tenantPath, formatLabel, providerLabel,
-    toUnits, fromUnits, addDecimals, compareDecimals, money, integer,
-    isoDate, parseDate, addDays, dateTime, relative, monthLabel, el, statusBadge, toast,
+    showFormErrors, clearFormErrors,
+    tenantId, role, tokenId, isAdmin: role === "admin", ApiError, api, tenantPath, formatLabel, providerLabel,
+    toUnits, fromUnits, addDecimals, compareDecimals, money, integer, quantity, unitMoney, perUnitText,
+    isoDate, parseDate, addDays, dateTime, relative, rangeDates, RANGES, monthLabel, el, labelPair, readLabelPairs, eventTitle, statusBadge, toast,
   };
 })();

@@ -19,6 +19,7 @@
     try {
       const data = await C.api("GET", C.tenantPath("/data-health"));
       render(data.sources || []);
+      renderPulls(data.metric_pulls || []);
     } catch (error) {
       $("health-sources").replaceChildren();
       $("health-summary").hidden = true;
@@ -48,6 +49,24 @@
     const rank = (s) => (s.status === "failed" || s.stale ? 0 : s.status === "warning" ? 1 : 2);
     const ordered = [...sources].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
     for (const source of ordered) grid.append(sourceCard(source));
+  }
+
+  // Scheduled metric pulls, failing and stale ones first.
+  function renderPulls(pulls) {
+    $("health-pulls").hidden = !pulls.length;
+    const rank = (p) => (p.status === "failed" || p.stale ? 0 : 1);
+    const tbody = C.el("tbody");
+    for (const pull of [...pulls].sort((a, b) => rank(a) - rank(b) || a.metric.localeCompare(b.metric))) {
+      tbody.append(C.el("tr", { dataset: { metric: pull.metric, status: pull.status || "", stale: String(!!pull.stale) } },
+        C.el("td", {}, C.el("a", { href: `/console/metrics?${new URLSearchParams({ metric: pull.metric })}`, text: pull.metric }),
+          C.el("span", { class: "muted small block", text: `${pull.kind === "postgres" ? "PostgreSQL" : "Prometheus"}${pull.enabled ? "" : " · paused"}` })),
+        C.el("td", {}, C.el("div", { class: "badges badges-left" }, C.statusBadge(pull.status),
+          pull.stale ? C.el("span", { class: "badge badge-stale", text: "Stale" }) : null)),
+        C.el("td", { title: C.dateTime(pull.last_success_at) }, pull.last_success_at ? C.relative(pull.last_success_at) : C.el("span", { class: "muted", text: "Never" })),
+        C.el("td", {}, pull.latest_day || C.el("span", { class: "muted", text: "No values yet" })),
+        C.el("td", { class: "mono small last-error" }, pull.last_error || "")));
+    }
+    $("pulls-table").tBodies[0].replaceWith(tbody);
   }
 
   function renderSummary(sources) {

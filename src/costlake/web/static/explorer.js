@@ -3,12 +3,13 @@
 
 (() => {
   const C = Costlake;
+  const K = CostCharts;
   const $ = (id) => document.getElementById(id);
 
   const METRICS = ["EffectiveCost", "BilledCost", "ListCost", "ContractedCost"];
-  const METRIC_LABELS = {
-    EffectiveCost: "Effective cost", BilledCost: "Billed cost", ListCost: "List cost", ContractedCost: "Contracted cost",
-  };
+  const METRIC_LABELS = K.METRIC_LABELS;
+  const CHARTS = ["bar", "area", "line"];
+  const VIEW_CHARTS = { bar: "bar", stacked: "bar", area: "area", line: "line", table: "bar" }; // a saved view's chart here
   const BASES = ["charge", "billing"];
   const GRANULARITIES = ["day", "week", "month", "none"];
   const BILLING_GRANULARITIES = ["month", "none"]; // billing periods are months: no days or weeks in them
@@ -24,14 +25,9 @@
     BillingAccountId: "Billing account ID", RegionId: "Region", ChargeCategory: "Charge category",
     PricingCategory: "Pricing category", SkuId: "SKU", ResourceId: "Resource", source: "Billing source",
   };
-  // Tableau 10 (distinguishable side by side, also for most colour-blind readers), then two more.
-  const PALETTE = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-    "#b07aa1", "#ff9da7", "#9c755f", "#499894", "#b6992d", "#d4a6c8",
-  ];
-  const OTHER_COLOR = "#c9cdd3";
-
   let dimensions = null; // {dimensions: [{name, label}], tag_keys: [{key, coverage}]}
+  let unitMetrics = null; // the tenant's usage metrics: [{name, unit, aggregation}]
+  let overlay = { key: null, events: [] }; // the events fetched for the overlay, and for which question
   let state = null;
   let result = null; // {key, body, data}
   let chart = null;
@@ -65,6 +61,7 @@
     return {
       start, end, metric: "EffectiveCost", basis: "charge", granularity: "day", groups: ["ServiceName"],
       filters: [], top: DEFAULT_TOP, chart: "bar", currency: null, table: "groups", sort: "cost", dir: "desc",
+      unit: null, scale: 1, show: "cost", events: false, eventLabels: [],
     };
   }
 
@@ -97,10 +94,16 @@
     const basis = pick("basis", BASES, base.basis);
     let granularity = pick("granularity", GRANULARITIES, base.granularity);
     if (basis === "billing" && !BILLING_GRANULARITIES.includes(granularity)) granularity = "month";
+    const unit = params.get("unit") || null;
+    const scaleText = params.get("scale") || "";
     return {
-      start, end, groups, filters, top, basis, granularity,
+      start, end, groups, filters, top, basis, granularity, unit,
+      scale: /^[1-9]\d{0,11}$/.test(scaleText) ? Number(scaleText) : 1,
+      show: unit && params.get("show") === "unit" ? "unit" : "cost",
+      events: params.get("events") === "1",
+      eventLabels: params.getAll("evlabel").filter((pair) => C.labelPair(pair)),
       metric: pick("metric", METRICS, base.metric),
-      chart: pick("chart", ["bar", "area"], base.chart),
+      chart: pick("chart", CHARTS, base.chart),
       currency: /^[A-Z]{3}$/.test(params.get("currency") || "") ? params.get("currency") : null,
       table: pick("table", ["groups", "rows"], base.table),
       // "By period" reads in date order unless the link says otherwise.
@@ -119,6 +122,15 @@
     for (const group of s.groups) params.append("group", group);
     for (const f of s.filters) params.append("filter", JSON.stringify([f.dimension, f.op, f.values]));
     params.set("top", s.top === null ? "all" : String(s.top));
+    if (s.unit) {
+      params.set("unit", s.unit);
+      params.set("scale", String(s.scale));
+      if (s.show === "unit") params.set("show", "unit");
+    }
+    if (s.events) {
+      params.set("events", "1");
+      for (const pair of s.eventLabels) params.append("evlabel", pair);
+    }
     params.set("chart", s.chart);
     if (s.currency) params.set("currency", s.currency);
     params.set("table", s.table);
@@ -135,10 +147,26 @@
   }
 
   function queryBody(s) {
-    return {
+    const body = {
       metric: s.metric, start: s.start, end: s.end, time_basis: s.basis, granularity: s.granularity,
       group_by: s.groups, filters: s.filters.map((f) => ({ dimension: f.dimension, op: f.op, values: f.values })),
       top: s.top,
+    };
+    if (s.unit) Object.assign(body, { unit_metric: s.unit, unit_scale: s.scale });
+    return body;
+  }
+
+  // A saved view (GET .../views/{id}) as explorer state: its relative range resolved to today's days.
+  function stateOfView(view) {
+    const q = view.query;
+    const [start, end] = view.range ? C.rangeDates(view.range) : [q.start, q.end];
+    const overlayOf = view.events_overlay || { enabled: false, labels: {} };
+    return {
+      ...defaults(), start, end, metric: q.metric, basis: q.time_basis, granularity: q.granularity,
+      groups: q.group_by || [], filters: (q.filters || []).map((f) => ({ dimension: f.dimension, op: f.op, values: f.values || [] })),
+      top: q.top ?? null, unit: q.unit_metric || null, scale: q.unit_scale || 1, chart: VIEW_CHARTS[view.chart] || "bar",
+      show: q.unit_metric ? "unit" : "cost", // as a dashboard draws it
+      events: !!overlayOf.enabled, eventLabels: Object.entries(overlayOf.labels || {}).map(([key, value]) => `${key}:${value}`),
     };
   }
 
@@ -149,21 +177,9 @@
     return known ? known.label : FALLBACK_LABELS[name] || name;
   }
 
-  function groupLabel(row, groups) {
-    if (row.other) return "Other";
-    if (!groups.length) return METRIC_LABELS[state.metric];
-    return groups.map((g) => (row[g] === null || row[g] === undefined ? "(not set)" : String(row[g]))).join(" · ");
-  }
-
-  function periodLabel(period, granularity) {
-    if (!period) return "Whole range";
-    const date = C.parseDate(period);
-    if (!date) return period;
-    const opts = { timeZone: "UTC" };
-    if (granularity === "month") return new Intl.DateTimeFormat(undefined, { ...opts, month: "short", year: "numeric" }).format(date);
-    const day = new Intl.DateTimeFormat(undefined, { ...opts, month: "short", day: "numeric" }).format(date);
-    return granularity === "week" ? `Week of ${day}` : day;
-  }
+  const groupLabel = (row, groups) => K.groupLabel(row, groups, state.metric);
+  const periodLabel = K.periodLabel;
+  const rankedGroups = (rows, groups) => K.rankedGroups(rows, groups, state.metric);
 
   function longDate(text) {
     return new Intl.DateTimeFormat(undefined, { timeZone: "UTC", day: "numeric", month: "short", year: "numeric" })
@@ -206,6 +222,10 @@
     }
     $("top").value = state.top === null ? "" : String(state.top);
     $("chart-type").value = state.chart;
+    fillUnitMetrics();
+    $("events-overlay").checked = state.events;
+    $("event-labels-field").hidden = !state.events;
+    $("event-labels").value = state.eventLabels.join(", ");
     const preset = ["this-month", "last-month", "last-3", "last-6", "last-12", "ytd"].find((name) => {
       const range = presetRange(name);
       return range[0] === state.start && range[1] === state.end;
@@ -222,6 +242,28 @@
       : "";
   }
 
+  // The unit metric picker: the tenant's metrics (GET .../metrics), and the scale ("per 1,000").
+  function fillUnitMetrics() {
+    const select = $("unit-metric");
+    select.replaceChildren(C.el("option", { value: "", text: "None" }));
+    for (const metric of unitMetrics || []) {
+      select.append(C.el("option", { value: metric.name, text: `${metric.name} (${metric.unit})` }));
+    }
+    if (state.unit && ![...select.options].some((o) => o.value === state.unit)) {
+      select.append(C.el("option", { value: state.unit, text: state.unit }));
+    }
+    select.value = state.unit || "";
+    const scale = $("unit-scale");
+    if (![...scale.options].some((o) => o.value === String(state.scale))) {
+      scale.append(C.el("option", { value: String(state.scale), text: `per ${C.integer(state.scale)}` }));
+    }
+    scale.value = String(state.scale);
+    scale.disabled = !state.unit;
+  }
+
+  function unitOf(name) {
+    return ((unitMetrics || []).find((metric) => metric.name === name) || { unit: name }).unit;
+  }
   function readControls() {
     const groups = [];
     document.querySelectorAll(".group-select").forEach((select) => {
@@ -230,10 +272,14 @@
     const topText = $("top").value.trim();
     const start = $("start").value;
     const to = $("end").value;
+    const unit = $("unit-metric").value || null;
     return {
       ...state,
       start,
       end: C.parseDate(to) ? C.addDays(to, 1) : to,
+      unit,
+      scale: Number($("unit-scale").value) || 1,
+      show: unit ? (state.unit ? state.show : "unit") : "cost", // a newly picked unit metric shows at once
       metric: $("metric").value,
       basis: $("time-basis").value,
       granularity: $("granularity").value,
@@ -264,6 +310,7 @@
 
   // A control changed: keep the URL in step and query again when what is asked changed.
   function changed(push) {
+    $("view-caption").hidden = true;
     saveState(push);
     renderControls();
     run();
@@ -295,7 +342,8 @@
     }
     const key = JSON.stringify(body);
     if (result && result.key === key) {
-      render();
+      await loadOverlay();
+      if (result && result.key === key) render();
       return;
     }
     const seq = ++querySeq;
@@ -304,7 +352,10 @@
     $("results").classList.add("is-loading");
     setState("loading", null);
     try {
-      const data = await C.api("POST", C.tenantPath("/costs/query"), { json: body, signal: inflight.signal });
+      const [data] = await Promise.all([
+        C.api("POST", C.tenantPath("/costs/query"), { json: body, signal: inflight.signal }),
+        loadOverlay(),
+      ]);
       if (seq !== querySeq) return;
       result = { key, body, data };
       render();
@@ -354,11 +405,19 @@
   function renderTotals(data, currencies) {
     const box = $("totals");
     box.replaceChildren();
+    const unit = data.unit_metric;
     for (const currency of currencies) {
       const amount = (data.totals || {})[currency];
-      box.append(C.el("div", { class: "total", dataset: { currency, amount: amount ?? "" } },
+      const card = C.el("div", { class: "total", dataset: { currency, amount: amount ?? "" } },
         C.el("span", { class: "total-label", text: `${METRIC_LABELS[state.metric]} · ${currency}` }),
-        C.el("span", { class: "total-amount", text: amount === undefined ? "—" : C.money(amount, currency) })));
+        C.el("span", { class: "total-amount", text: amount === undefined ? "—" : C.money(amount, currency) }));
+      if (unit) {
+        // The whole range's cost ÷ the whole range's metric; null: the metric has no value in the range.
+        const ratio = (data.unit_totals || {})[currency] ?? null;
+        card.append(C.el("span", { class: "total-unit", dataset: { unitTotal: ratio ?? "" } },
+          ratio === null ? `no ${unit.name} values in this range` : `${C.unitMoney(ratio, currency)} ${C.perUnitText(unit.scale, unit.unit)}`));
+      }
+      box.append(card);
     }
     if (currencies.length > 1) {
       box.append(C.el("p", { class: "muted small total-note",
@@ -380,128 +439,70 @@
     }
   }
 
-  // Every bucket of the range, so days or weeks without cost still show as gaps.
-  function periodsOf(body, rows) {
-    const seen = new Set(rows.map((row) => row.period).filter(Boolean));
-    if (body.time_basis === "charge" && body.granularity !== "none") {
-      let cursor = C.parseDate(body.start);
-      const end = C.parseDate(body.end);
-      if (body.granularity === "week") cursor.setUTCDate(cursor.getUTCDate() - ((cursor.getUTCDay() + 6) % 7));
-      if (body.granularity === "month") cursor.setUTCDate(1);
-      for (let guard = 0; cursor < end && guard < 2000; guard++) {
-        seen.add(C.isoDate(cursor));
-        if (body.granularity === "day") cursor.setUTCDate(cursor.getUTCDate() + 1);
-        else if (body.granularity === "week") cursor.setUTCDate(cursor.getUTCDate() + 7);
-        else cursor.setUTCMonth(cursor.getUTCMonth() + 1);
-      }
-    }
-    return [...seen].sort();
-  }
-
-  function groupKey(row, groups) {
-    return row.other ? "\u0000other" : JSON.stringify(groups.map((g) => row[g] ?? null));
-  }
-
-  // Groups of one currency, largest first (exact sums), "Other" last.
-  function rankedGroups(rows, groups) {
-    const byKey = new Map();
-    for (const row of rows) {
-      const key = groupKey(row, groups);
-      const entry = byKey.get(key) || { key, label: groupLabel(row, groups), other: !!row.other, units: 0n, row };
-      entry.units += C.toUnits(row.cost);
-      byKey.set(key, entry);
-    }
-    return [...byKey.values()].sort((a, b) => (a.other - b.other) || (a.units < b.units ? 1 : a.units > b.units ? -1 : 0));
-  }
-
   function renderChart(data, body, currency) {
-    const rows = data.rows.filter((row) => row.currency === currency);
-    const groups = body.group_by;
-    const ranked = rankedGroups(rows, groups);
-    const color = (i, entry) => (entry.other ? OTHER_COLOR : PALETTE[i % PALETTE.length]);
-    const compact = new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 });
-    let config;
-    if (body.granularity === "none") {
-      config = {
-        type: "bar",
-        data: {
-          labels: ranked.map((entry) => entry.label),
-          datasets: [{
-            label: METRIC_LABELS[body.metric],
-            data: ranked.map((entry) => Number(C.fromUnits(entry.units))),
-            exact: ranked.map((entry) => C.fromUnits(entry.units)),
-            backgroundColor: ranked.map((entry, i) => color(i, entry)),
-            borderRadius: 3,
-          }],
-        },
-        options: { indexAxis: "y", plugins: { legend: { display: false } } },
-      };
-    } else {
-      const periods = periodsOf(body, rows);
-      const index = new Map(periods.map((period, i) => [period, i]));
-      const area = state.chart === "area";
-      const datasets = ranked.map((entry, i) => {
-        const exact = periods.map(() => "0");
-        for (const row of rows) {
-          if (groupKey(row, groups) === entry.key && index.has(row.period)) {
-            const at = index.get(row.period);
-            exact[at] = C.addDecimals(exact[at], row.cost);
-          }
-        }
-        const base = color(i, entry);
-        return {
-          label: entry.label, exact, data: exact.map(Number),
-          backgroundColor: area ? `${base}b3` : base, borderColor: base,
-          borderWidth: area ? 1.5 : 0, fill: area ? (i === 0 ? "origin" : "-1") : undefined,
-          pointRadius: 0, tension: 0.25, borderRadius: area ? 0 : 2,
-        };
-      });
-      config = {
-        type: area ? "line" : "bar",
-        data: { labels: periods.map((period) => periodLabel(period, body.granularity)), datasets },
-        options: {
-          scales: {
-            x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-            y: { stacked: true },
-          },
-          plugins: {
-            legend: { position: "bottom", labels: { boxWidth: 12, boxHeight: 12, usePointStyle: false } },
-          },
-          interaction: { mode: "index", intersect: false },
-        },
-      };
+    const show = state.unit && data.unit_metric ? state.show : "cost";
+    const config = K.costChart(data, body, { currency, chart: state.chart, show, events: overlayEvents() });
+    chart = K.draw($("chart"), config, { currency, show });
+    renderShowSwitch(data);
+    renderEventList(config.markers, body);
+  }
+
+  // Cost or unit cost on the chart, once the query has a unit metric.
+  function renderShowSwitch(data) {
+    const box = $("chart-show");
+    box.hidden = !(state.unit && data.unit_metric);
+    if (box.hidden) return;
+    const per = C.perUnitText(data.unit_metric.scale, data.unit_metric.unit);
+    box.querySelector('[data-show="unit"]').textContent = `Cost ${per}`;
+    box.querySelectorAll("button").forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.show === state.show)));
+    $("unit-note").hidden = state.show !== "unit" || !!data.unit_metric.matched_dimensions.length || !result.body.group_by.length;
+  }
+
+  // --- events overlay -------------------------------------------------------------------------------------------------
+  // The events of the range with the overlay's labels (the API matches them); the explorer's own filters on tags then
+  // narrow them on the page (CostCharts.eventsFor).
+  async function loadOverlay() {
+    if (!state.events) {
+      overlay = { key: null, events: [] };
+      return;
     }
-    const options = config.options;
-    options.responsive = true;
-    options.maintainAspectRatio = false;
-    options.animation = false;
-    options.scales = options.scales || {};
-    options.scales[body.granularity === "none" ? "x" : "y"] = {
-      ...(options.scales.y || {}), beginAtZero: true, ticks: { callback: (value) => compact.format(value) },
-      grid: { color: "#eef0f3" },
-    };
-    if (body.granularity === "none") options.scales.y = { grid: { display: false } };
-    options.plugins = {
-      ...options.plugins,
-      tooltip: {
-        itemSort: (a, b) => b.raw - a.raw,
-        filter: (item) => item.raw !== 0,
-        callbacks: {
-          label: (item) => ` ${item.dataset.label}: ${C.money(item.dataset.exact[item.dataIndex], currency)}`,
-          footer: (items) => {
-            if (body.granularity === "none" || items.length < 2) return "";
-            let sum = "0";
-            for (const item of items) sum = C.addDecimals(sum, item.dataset.exact[item.dataIndex]);
-            return `Total: ${C.money(sum, currency)}`;
-          },
-        },
-      },
-    };
-    if (chart) chart.destroy();
-    chart = new Chart($("chart"), config);
-    $("chart").dataset.currency = currency;
-    $("chart").dataset.series = String(config.data.datasets.length);
-    $("chart").dataset.points = String(config.data.labels.length);
+    const labels = state.eventLabels.map(C.labelPair);
+    const key = JSON.stringify([state.start, state.end, labels]);
+    if (overlay.key === key) return;
+    try {
+      overlay = { key, events: await K.fetchEvents(state.start, state.end, labels), error: null };
+    } catch (error) {
+      overlay = { key: null, events: [], error: error.message };
+    }
+  }
+
+  function overlayEvents() {
+    return state.events ? K.eventsFor(overlay.events, state.filters) : [];
+  }
+
+  function renderEventList(markers, body) {
+    const box = $("event-list");
+    box.hidden = !state.events;
+    if (box.hidden) return;
+    const list = $("event-items");
+    list.replaceChildren();
+    const shown = new Set(markers.map((marker) => marker.id));
+    const events = overlayEvents();
+    let caption;
+    if (overlay.error) caption = `Could not load events: ${overlay.error}`;
+    else if (body.granularity === "none") caption = "Event markers show on charts over time: pick a granularity other than Whole range.";
+    else caption = `${C.integer(shown.size)} event${shown.size === 1 ? "" : "s"} on the chart` +
+      (state.eventLabels.length ? ` labelled ${state.eventLabels.join(", ")}` : "") +
+      (state.filters.some((f) => f.dimension.startsWith("tag:")) ? ", matching the tag filters" : "");
+    $("event-caption").textContent = caption;
+    for (const event of events.filter((e) => shown.has(e.id))) {
+      const labels = Object.entries(event.labels || {}).map(([key, value]) => `${key}: ${value}`).join(" · ");
+      list.append(C.el("li", { class: "event-item", dataset: { eventId: event.id, category: event.category } },
+        K.categoryBadge(event.category),
+        C.el("span", { class: "event-when muted small", text: C.dateTime(event.start) }),
+        C.eventTitle(event, "event-title"),
+        labels ? C.el("span", { class: "muted small", text: labels }) : null));
+    }
   }
 
   // --- table --------------------------------------------------------------------------------------------------------
@@ -510,14 +511,18 @@
     const view = body.granularity === "none" ? "groups" : state.table;
     const groupCols = groups.map((g) => ({ key: `g:${g}`, label: dimensionLabel(g), group: g }));
     const columns = [];
+    // A row's unit cost is the API's, for its period: shown by period, or by group when the range is one period.
+    const unit = data.unit_metric && (view === "rows" || body.granularity === "none")
+      ? [{ key: "unit_cost", label: `Cost ${C.perUnitText(data.unit_metric.scale, data.unit_metric.unit)}`, num: true }]
+      : [];
     let rows;
     if (view === "rows") {
       columns.push({ key: "period", label: "Period" }, ...groupCols, { key: "currency", label: "Currency" },
-        { key: "cost", label: METRIC_LABELS[body.metric], num: true });
+        { key: "cost", label: METRIC_LABELS[body.metric], num: true }, ...unit);
       rows = data.rows.map((row) => ({ ...row, _label: groupLabel(row, groups) }));
     } else {
       columns.push(...groupCols, { key: "currency", label: "Currency" },
-        { key: "cost", label: METRIC_LABELS[body.metric], num: true }, { key: "share", label: "Share", num: true });
+        { key: "cost", label: METRIC_LABELS[body.metric], num: true }, ...unit, { key: "share", label: "Share", num: true });
       if (!groups.length) columns.unshift({ key: "all", label: "Costs" });
       const totals = data.totals || {};
       rows = [];
@@ -526,11 +531,12 @@
           const cost = C.fromUnits(entry.units);
           const total = totals[currency];
           const share = total && Number(total) !== 0 ? Number(cost) / Number(total) : null;
-          rows.push({ ...entry.row, period: null, cost, currency, share, _label: entry.label });
+          const unitCost = unit.length ? entry.row.unit_cost : undefined;
+          rows.push({ ...entry.row, period: null, cost, currency, share, unit_cost: unitCost, _label: entry.label });
         }
       }
     }
-    return { view, columns, rows };
+    return { view, columns, rows, unitPerPeriod: !!data.unit_metric && !unit.length };
   }
 
   function cellValue(row, column) {
@@ -543,13 +549,17 @@
   function sortRows(rows, columns, currencyOrder) {
     const column = columns.find((c) => c.key === state.sort) || columns.find((c) => c.key === "cost");
     const sign = state.dir === "asc" ? 1 : -1;
-    const byAmount = column.key === "cost" || column.key === "share";
+    const byAmount = column.key === "cost" || column.key === "share" || column.key === "unit_cost";
     return [...rows].sort((a, b) => {
       if (byAmount && a.currency !== b.currency) return currencyOrder.indexOf(a.currency) - currencyOrder.indexOf(b.currency);
       // "Other" stays at the bottom (of its period, when sorting by period).
       if (column.key !== "period" && a.other !== b.other) return a.other ? 1 : -1;
       let cmp;
       if (column.key === "cost") cmp = C.compareDecimals(a.cost, b.cost);
+      else if (column.key === "unit_cost") {
+        cmp = a.unit_cost == null || b.unit_cost == null
+          ? (a.unit_cost == null) - (b.unit_cost == null) : C.compareDecimals(a.unit_cost, b.unit_cost);
+      }
       else if (column.key === "share") cmp = (a.share ?? -1) - (b.share ?? -1);
       else {
         const x = cellValue(a, column);
@@ -600,6 +610,10 @@
       for (const column of model.columns) {
         if (column.key === "cost") {
           tr.append(C.el("td", { class: "num", dataset: { amount: row.cost } }, C.money(row.cost, row.currency)));
+        } else if (column.key === "unit_cost") {
+          tr.append(C.el("td", { class: "num unit-cost", dataset: { unitCost: row.unit_cost ?? "" } },
+            row.unit_cost == null ? C.el("span", { class: "muted", title: "No metric value for this period or group", text: "—" })
+              : C.unitMoney(row.unit_cost, row.currency)));
         } else if (column.key === "share") {
           tr.append(C.el("td", { class: "num muted" },
             row.share === null ? "—" : new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 }).format(row.share)));
@@ -628,6 +642,10 @@
       if (span > 0) tr.append(C.el("th", { scope: "row", colspan: String(span) }, "Total"));
       tr.append(C.el("td", {}, currency));
       tr.append(C.el("td", { class: "num", dataset: { amount: amount ?? "" } }, amount === undefined ? "—" : C.money(amount, currency)));
+      if (model.columns.some((c) => c.key === "unit_cost")) {
+        const ratio = (data.unit_totals || {})[currency] ?? null;
+        tr.append(C.el("td", { class: "num", dataset: { unitCost: ratio ?? "" } }, C.unitMoney(ratio, currency)));
+      }
       if (model.columns.some((c) => c.key === "share")) tr.append(C.el("td", { class: "num muted" }, "100%"));
       foot.append(tr);
     }
@@ -636,7 +654,8 @@
     const noun = model.view === "rows" ? "row" : "group";
     const count = rows.length;
     $("row-count").textContent = `${C.integer(count)} ${noun}${count === 1 ? "" : "s"}` +
-      (count > MAX_TABLE_ROWS ? ` (first ${C.integer(MAX_TABLE_ROWS)} shown; the CSV has them all)` : "");
+      (count > MAX_TABLE_ROWS ? ` (first ${C.integer(MAX_TABLE_ROWS)} shown; the CSV has them all)` : "") +
+      (model.unitPerPeriod ? " · unit costs are per period: see By period" : "");
     table.dataset.rows = String(count);
   }
 
@@ -661,6 +680,7 @@
     for (const row of rows) {
       lines.push(columns.map((column) => {
         if (column.key === "cost") return csvCell(row.cost, true);
+        if (column.key === "unit_cost") return csvCell(row.unit_cost, true);
         if (column.key === "share") return csvCell(row.share === null ? "" : row.share.toFixed(6), true);
         if (column.group && row.other) return column === columns.find((c) => c.group) ? "Other" : "";
         return csvCell(cellValue(row, column), false);
@@ -789,7 +809,82 @@
     $("filter-error").hidden = false;
   }
 
+  // --- saving the view ------------------------------------------------------------------------------------------------
+  function openSaveView() {
+    const range = $("view-range");
+    range.replaceChildren(C.el("option", { value: "", text: `Fixed: ${longDate(state.start)} – ${longDate(C.addDays(state.end, -1))}` }));
+    for (const [name, label] of Object.entries(C.RANGES)) range.append(C.el("option", { value: name, text: `${label} (moves with time)` }));
+    const same = Object.keys(C.RANGES).find((name) => String(C.rangeDates(name)) === String([state.start, state.end]));
+    range.value = same || "";
+    $("view-form-error").hidden = true;
+    $("view-name").removeAttribute("aria-invalid");
+    $("view-dialog").showModal();
+    $("view-name").focus();
+  }
+
+  async function saveView(event) {
+    event.preventDefault();
+    const name = $("view-name").value.trim();
+    if (!name) {
+      $("view-name").setAttribute("aria-invalid", "true");
+      return showViewError("Name the view, e.g. “Cost per 1k requests by team”.");
+    }
+    const labels = Object.fromEntries(state.eventLabels.map(C.labelPair));
+    const body = {
+      name, query: queryBody(state), range: $("view-range").value || null, chart: state.chart,
+      events_overlay: state.events ? { enabled: true, labels, categories: [] } : null,
+    };
+    $("view-save").disabled = true;
+    try {
+      const view = await C.api("POST", C.tenantPath("/views"), { json: body });
+      $("view-dialog").close();
+      $("view-name").value = "";
+      showViewCaption(view, "Saved as");
+      C.toast(`Saved the view “${view.name}”: put it on a dashboard from the Dashboards page.`);
+    } catch (error) {
+      showViewError(error.message);
+    } finally {
+      $("view-save").disabled = false;
+    }
+  }
+
+  function showViewError(message) {
+    $("view-form-error").textContent = message;
+    $("view-form-error").hidden = false;
+  }
+
+  function showViewCaption(view, prefix) {
+    const box = $("view-caption");
+    box.replaceChildren(`${prefix} `, C.el("strong", { text: `“${view.name}”` }), " · ",
+      C.el("a", { href: `/console/dashboards?view=${encodeURIComponent(view.id)}`, text: "Add it to a dashboard" }));
+    box.dataset.viewId = view.id;
+    box.hidden = false;
+  }
+
+  // /console/explorer?view=ID (a view's shared `url`): its query becomes the explorer's state, written out in full.
+  async function openView(viewId) {
+    try {
+      const view = await C.api("GET", C.tenantPath(`/views/${encodeURIComponent(viewId)}`));
+      state = stateOfView(view);
+      showViewCaption(view, "Saved view");
+    } catch (error) {
+      state = defaults();
+      C.toast(`Could not open the saved view: ${error.message}`, "error");
+    }
+    history.replaceState(null, "", `${location.pathname}${toSearch(state)}`);
+  }
+
   // --- wiring -------------------------------------------------------------------------------------------------------
+  async function loadUnitMetrics() {
+    try {
+      unitMetrics = await C.api("GET", C.tenantPath("/metrics"));
+    } catch (error) {
+      unitMetrics = [];
+      C.toast(`Could not load the usage metrics: ${error.message}`, "error");
+    }
+    fillUnitMetrics();
+  }
+
   async function loadDimensions() {
     try {
       dimensions = await C.api("GET", C.tenantPath("/costs/dimensions"));
@@ -803,7 +898,7 @@
   }
 
   function wire() {
-    const queryControls = ["start", "end", "metric", "time-basis", "granularity", "top"];
+    const queryControls = ["start", "end", "metric", "time-basis", "granularity", "top", "unit-metric", "unit-scale"];
     for (const id of queryControls) {
       $(id).addEventListener("change", () => {
         state = readControls();
@@ -837,6 +932,28 @@
         if (result) render();
       });
     });
+    document.querySelectorAll("#chart-show button").forEach((button) => {
+      button.addEventListener("click", () => {
+        state.show = button.dataset.show;
+        saveState(false);
+        if (result) render();
+      });
+    });
+    const overlayChanged = async () => {
+      state.events = $("events-overlay").checked;
+      const labels = C.readLabelPairs($("event-labels"), $("error-event-labels"));
+      if (!labels) return;
+      state.eventLabels = labels;
+      saveState(false);
+      renderControls();
+      await loadOverlay();
+      if (result) render();
+    };
+    $("events-overlay").addEventListener("change", overlayChanged);
+    $("event-labels").addEventListener("change", overlayChanged);
+    $("save-view").addEventListener("click", openSaveView);
+    $("view-form").addEventListener("submit", saveView);
+    $("view-cancel").addEventListener("click", () => $("view-dialog").close());
     $("controls").addEventListener("submit", (event) => event.preventDefault());
     $("download-csv").addEventListener("click", downloadCsv);
     $("add-filter").addEventListener("click", () => openFilter(null));
@@ -856,14 +973,19 @@
     });
   }
 
-  state = readState(location.search);
-  saveState(false); // an empty URL gets its defaults written out, so it can be bookmarked as it is
-  if (window.Chart) {
-    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-    Chart.defaults.color = "#4b5563";
+  async function start() {
+    const viewId = new URLSearchParams(location.search).get("view");
+    wire();
+    if (viewId) await openView(viewId);
+    else {
+      state = readState(location.search);
+      saveState(false); // an empty URL gets its defaults written out, so it can be bookmarked as it is
+    }
+    renderControls();
+    loadDimensions();
+    loadUnitMetrics();
+    run();
   }
-  wire();
-  renderControls();
-  loadDimensions();
-  run();
+
+  start();
 })();
