@@ -1,4 +1,4 @@
-"""Console pages: sign in and out, Explorer, Billing sources and Data health.
+"""Console pages: sign in and out, Explorer, Billing sources, Data health, Tags and Allocation.
 
 The pages are HTML shells rendered here; their data comes from the REST API, which the page's script calls on the
 same origin with the session cookie (see `costlake.api.auth`: the cookie's value is the API token, and requests
@@ -315,3 +315,13 @@ def _source_form(kinds: Json) -> Json:
 @router.get("/data-health", response_class=HTMLResponse)
 async def data_health(request: Request) -> Response:
     return await _page(request, "data_health.html", "data-health")
+
+
+@router.get("/tags", response_class=HTMLResponse)
+async def tags(request: Request) -> Response:
+    return await _page(request, "tags.html", "tags")
+
+
+@router.get("/allocation", response_class=HTMLResponse)
+async def allocation(request: Request) -> Response:
+    return await _page(request, "allocation.html", "allocation")
