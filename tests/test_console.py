@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from costlake.api.session import CONSOLE_HEADER, SESSION_COOKIE
@@ -1043,7 +1044,14 @@ def test_tags_and_allocation_accept_edit_preview_publish_then_explore(page: Any,
         {"when": [{"dimension": "ServiceName", "op": "eq", "values": ["Amazon Elastic Compute Cloud"]}], "value": "compute-team"},
         *draft["dimensions"][0]["rules"],
     ]}, *draft["dimensions"][1:]]}
-    page.fill("#draft-text", json.dumps(edited, indent=2))
+    # The same text in YAML (the shape of `costlake allocation show --format yaml`), edited as YAML.
+    page.fill("#draft-text", json.dumps({"dimensions": draft["dimensions"]}))
+    page.select_option("#draft-format", "yaml")
+    assert yaml.safe_load(page.input_value("#draft-text")) == {"dimensions": draft["dimensions"]}
+    page.fill("#draft-text", "dimensions: [unclosed")
+    page.click("#preview")
+    expect(page.locator("#draft-errors")).to_contain_text("The text is not valid YAML")
+    page.fill("#draft-text", yaml.safe_dump(edited, sort_keys=False))
     page.click("#preview")
     page.wait_for_selector("#preview-section[data-state=ready]")
     expect(page.locator("#draft-errors")).to_be_hidden()

@@ -1,4 +1,4 @@
-// Allocation (admins edit, members read): the draft's dimensions as JSON text, its preview against the published
+// Allocation (admins edit, members read): the draft's dimensions as JSON or YAML text (js-yaml, vendored), its preview against the published
 // version, publish, and the versions with restore. Every check is the API's: its 422s are shown by the text.
 "use strict";
 
@@ -6,10 +6,15 @@
   const C = Costlake;
   const $ = (id) => document.getElementById(id);
   const text = $("draft-text");
-  let saved = ""; // the draft as the server last answered it, to know whether the text has unsaved edits
+  let saved = []; // the draft's dimensions as the server last answered them, to know whether the text has unsaved edits
 
   const percent = (share) => `${(100 * (share || 0)).toFixed(1)}%`;
-  const asText = (dimensions) => JSON.stringify({ dimensions }, null, 2);
+  const format = () => $("draft-format").value;
+  // The same shape as `costlake allocation show --format yaml|json`, so a rules file and this text read alike.
+  const asText = (dimensions) => (format() === "yaml"
+    ? jsyaml.dump({ dimensions }, { lineWidth: -1, noRefs: true })
+    : JSON.stringify({ dimensions }, null, 2));
+  const edited = () => text.value !== asText(saved);
 
   function showErrors(items) {
     const box = $("draft-errors");
@@ -29,13 +34,13 @@
     return [["", error.message]];
   }
 
-  /** The textarea's rules, or null (with the reason shown) when it is not JSON of the draft's shape. */
+  /** The textarea's rules, or null (with the reason shown) when it is not JSON or YAML of the draft's shape. */
   function parsed() {
     let value;
     try {
-      value = JSON.parse(text.value);
+      value = jsyaml.load(text.value); // JSON is YAML too
     } catch (error) {
-      showErrors([["", `The text is not valid JSON: ${error.message}. Fix it, then save or preview again.`]]);
+      showErrors([["", `The text is not valid ${format().toUpperCase()}: ${error.message}. Fix it, then save or preview again.`]]);
       return null;
     }
     if (!value || typeof value !== "object" || !Array.isArray(value.dimensions)) {
@@ -46,8 +51,8 @@
   }
 
   function setDraft(draft) {
-    saved = asText(draft.dimensions);
-    text.value = saved;
+    saved = draft.dimensions;
+    text.value = asText(saved);
     const base = draft.base_version ? `started from version ${draft.base_version}` : "no version published yet";
     $("draft-caption").textContent = draft.updated_at
       ? `Edited ${C.relative(draft.updated_at)} (${base}); publish it to use it in queries.`
@@ -140,7 +145,7 @@
   }
 
   async function publish() {
-    if (text.value !== saved && !(await save())) return;
+    if (edited() && !(await save())) return;
     try {
       const published = await C.api("POST", C.tenantPath("/allocation/publish"));
       C.toast(`Published version ${published.version}: queries use it now.`);
@@ -152,7 +157,7 @@
   }
 
   async function restore(version) {
-    if (text.value !== saved && !window.confirm("Restoring replaces the draft, and your unsaved edits are lost. Restore?")) return;
+    if (edited() && !window.confirm("Restoring replaces the draft, and your unsaved edits are lost. Restore?")) return;
     try {
       setDraft(await C.api("POST", C.tenantPath(`/allocation/versions/${version}/restore`)));
       showErrors([]);
@@ -193,6 +198,18 @@
     }
   }
 
+  let shown = format(); // the format the text is written in
+  $("draft-format").addEventListener("change", () => {
+    // Keep the text's edits: read it in the format it was written in, then write it in the new one.
+    const wanted = format();
+    $("draft-format").value = shown;
+    const unchanged = !edited();
+    const dimensions = parsed();
+    if (dimensions === null) return; // stays in its format, with the reason shown
+    $("draft-format").value = shown = wanted;
+    text.value = asText(unchanged ? saved : dimensions);
+    showErrors([]);
+  });
   $("preview").addEventListener("click", (event) => busy(event.currentTarget, preview));
   if (C.isAdmin) {
     $("save-draft").addEventListener("click", (event) => busy(event.currentTarget, async () => {
