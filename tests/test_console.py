@@ -1000,7 +1000,9 @@ def test_explorer_totals_picker_amounts_period_order_and_narrow_controls(page: A
 # --- tags and allocation -----------------------------------------------------------------------------------------
 
 
-def test_tags_and_allocation_accept_edit_preview_publish_then_explore(page: Any, console_server: ConsoleServer) -> None:
+def test_tags_and_allocation_accept_edit_preview_publish_then_explore(
+    page: Any, console_server: ConsoleServer, screenshot: Any
+) -> None:
     server = console_server
     tenant = f"/api/v1/tenants/{server.tenant_id}"
     with server.api() as api:
@@ -1018,6 +1020,7 @@ def test_tags_and_allocation_accept_edit_preview_publish_then_explore(page: Any,
     first = page.locator("#inventory-table tbody tr").first
     assert json.loads(first.locator("td[data-cost]").get_attribute("data-cost")) == inventory[0]["cost"]
     assert first.locator("td[data-share]").inner_text() == f"{100 * inventory[0]['share']:.1f}%"
+    screenshot(page, "tags.png")
     row = page.locator(f'#suggestions-table tr[data-id="{pending[0]["id"]}"]')
     assert row.locator(".coverage-after").inner_text() == f"{100 * pending[0]['coverage_after']:.1f}%"
     row.get_by_role("button", name="Accept").click()
@@ -1064,6 +1067,7 @@ def test_tags_and_allocation_accept_edit_preview_publish_then_explore(page: Any,
     assert shown.locator("td.after").get_attribute("data-amount") == compute["after"]["USD"]
     assert shown.locator("td.delta").get_attribute("data-amount") == compute["delta"]["USD"]
     assert shown.locator("td.after").inner_text() == money_text(compute["after"]["USD"], "USD")
+    screenshot(page, "allocation.png")
     coverage = page.locator(f'.preview-dimension[data-dimension="{name}"] .coverage').inner_text()
     assert coverage == f"coverage {100 * dim['coverage_before']:.1f}% → {100 * dim['coverage_after']:.1f}%"
 
