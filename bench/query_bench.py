@@ -147,9 +147,10 @@ def plain(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal | date) else value
 
 
-def child_duckdb(table_uri: str, end_month: date) -> None:
+def child_duckdb(table_uri: str, end_month: date, queries_of: Any = None) -> None:
     """The hand-written side. Lists the table's files once, then answers one query name per stdin line with one
-    JSON line: the seconds of execute + fetchall, and the rows. Exits at end of input."""
+    JSON line: the seconds of execute + fetchall, and the rows. Exits at end of input. `queries_of(end_month)`:
+    another benchmark's queries (default: this one's)."""
     import duckdb
     from deltalake import DeltaTable
 
@@ -158,7 +159,7 @@ def child_duckdb(table_uri: str, end_month: date) -> None:
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")  # UTC days and months, as the API buckets them
     con.execute("SET parquet_metadata_cache = true")  # as costlake's reader does: the stricter baseline
-    by_name = {q["name"]: q["sql"] for q in queries(end_month)}
+    by_name = {q["name"]: q["sql"] for q in (queries_of or queries)(end_month)}
     facts = con.execute(
         "SELECT count(*), count(DISTINCT ResourceId), count(DISTINCT ServiceName), count(Tags), "
         "count(Tags['team']), count(DISTINCT Tags['team']), "
@@ -269,8 +270,8 @@ class Server:
 class HandWritten:
     """The DuckDB child process of child_duckdb, driven line by line."""
 
-    def __init__(self, table_uri: str, end_month: date) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--step", "duckdb", table_uri, end_month.isoformat()],
+    def __init__(self, table_uri: str, end_month: date, script: str = __file__) -> None:
+        self.proc = subprocess.Popen([sys.executable, script, "--step", "duckdb", table_uri, end_month.isoformat()],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.facts = self._reply()
 

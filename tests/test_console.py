@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from costlake.api.session import CONSOLE_HEADER, SESSION_COOKIE
@@ -586,7 +587,7 @@ def test_member_sees_data_health_but_no_billing_sources(page: Any, console_serve
     wait_ready(page)  # members explore costs too
     assert page.locator(".badge-role").inner_text().lower() == "member"
     nav = page.locator("nav.nav a")
-    assert nav.all_inner_texts() == ["Explorer", "Dashboards", "Metrics", "Events", "Data health"]
+    assert nav.all_inner_texts() == ["Explorer", "Dashboards", "Metrics", "Events", "Data health", "Tags", "Allocation"]
 
     response = page.goto("/console/billing-sources")
     assert response.status == 403
@@ -994,3 +995,129 @@ def test_explorer_totals_picker_amounts_period_order_and_narrow_controls(page: A
         )
         range_height = page.locator("#range-preset").bounding_box()["height"]
         assert len(sizes) == 3 and all(w >= 150 and h >= range_height - 1 for w, h in sizes), (width, sizes, range_height)
+
+
+# --- tags and allocation -----------------------------------------------------------------------------------------
+
+
+def test_tags_and_allocation_accept_edit_preview_publish_then_explore(
+    page: Any, console_server: ConsoleServer, screenshot: Any
+) -> None:
+    server = console_server
+    tenant = f"/api/v1/tenants/{server.tenant_id}"
+    with server.api() as api:
+        inventory = api.get(f"{tenant}/tags").json()["items"]
+        suggestions = api.get(f"{tenant}/tags/suggestions").json()["items"]
+    pending = [item for item in suggestions if not item["accepted"]]
+    assert inventory and pending, "the demo data should carry tags with variants"
+
+    # Tags: the inventory is the API's; accepting a suggestion puts it in the draft.
+    sign_in(page, server.admin_token, "/console/tags")
+    page.wait_for_selector("#inventory-section[data-state=ready]")
+    page.wait_for_selector("#suggestions-section[data-state=ready]")
+    keys = page.eval_on_selector_all("#inventory-table tbody tr", "rows => rows.map(r => r.dataset.key)")
+    assert keys == [tag["key"] for tag in inventory]
+    first = page.locator("#inventory-table tbody tr").first
+    assert json.loads(first.locator("td[data-cost]").get_attribute("data-cost")) == inventory[0]["cost"]
+    assert first.locator("td[data-share]").inner_text() == f"{100 * inventory[0]['share']:.1f}%"
+    screenshot(page, "tags.png")
+    row = page.locator(f'#suggestions-table tr[data-id="{pending[0]["id"]}"]')
+    assert row.locator(".coverage-after").inner_text() == f"{100 * pending[0]['coverage_after']:.1f}%"
+    row.get_by_role("button", name="Accept").click()
+    expect(page.locator(f'#suggestions-table tr[data-id="{pending[0]["id"]}"]')).to_have_attribute("data-accepted", "true")
+    with server.api() as api:
+        draft = api.get(f"{tenant}/allocation/draft").json()
+    assert draft["updated_at"] is not None and draft["dimensions"]
+    name = draft["dimensions"][0]["name"]
+
+    # Allocation: a rule that is wrong is refused with the API's path to it, and nothing is saved.
+    page.goto("/console/allocation")
+    page.wait_for_selector("#draft-section[data-state=ready]")
+    assert json.loads(page.input_value("#draft-text"))["dimensions"] == draft["dimensions"]
+    bad = {"dimensions": [{**draft["dimensions"][0], "rules": [{"from_dimension": "nowhere"}, *draft["dimensions"][0]["rules"]]}]}
+    page.fill("#draft-text", json.dumps(bad))
+    page.click("#save-draft")
+    page.wait_for_selector("#draft-section[data-state=invalid]")
+    assert "dimensions.0.rules.0" in page.locator("#draft-errors").inner_text()
+    with server.api() as api:
+        assert api.get(f"{tenant}/allocation/draft").json()["dimensions"] == draft["dimensions"]
+
+    # A condition rule first: EC2 belongs to compute-team. Preview it (unsaved text), then publish.
+    edited = {"dimensions": [{**draft["dimensions"][0], "rules": [
+        {"when": [{"dimension": "ServiceName", "op": "eq", "values": ["Amazon Elastic Compute Cloud"]}], "value": "compute-team"},
+        *draft["dimensions"][0]["rules"],
+    ]}, *draft["dimensions"][1:]]}
+    # The same text in YAML (the shape of `costlake allocation show --format yaml`), edited as YAML.
+    page.fill("#draft-text", json.dumps({"dimensions": draft["dimensions"]}))
+    page.select_option("#draft-format", "yaml")
+    assert yaml.safe_load(page.input_value("#draft-text")) == {"dimensions": draft["dimensions"]}
+    page.fill("#draft-text", "dimensions: [unclosed")
+    page.click("#preview")
+    expect(page.locator("#draft-errors")).to_contain_text("The text is not valid YAML")
+    page.fill("#draft-text", yaml.safe_dump(edited, sort_keys=False))
+    page.click("#preview")
+    page.wait_for_selector("#preview-section[data-state=ready]")
+    expect(page.locator("#draft-errors")).to_be_hidden()
+    with server.api() as api:
+        preview = api.post(f"{tenant}/allocation/preview", json={"dimensions": edited["dimensions"]}).json()
+    dim = next(d for d in preview["dimensions"] if d["name"] == name)
+    compute = next(v for v in dim["values"] if v["value"] == "compute-team")
+    assert compute["before"] == {} and Decimal(compute["after"]["USD"]) > 0
+    shown = page.locator(f'.preview-dimension[data-dimension="{name}"] tr[data-value="compute-team"][data-currency="USD"]')
+    assert shown.locator("td.after").get_attribute("data-amount") == compute["after"]["USD"]
+    assert shown.locator("td.delta").get_attribute("data-amount") == compute["delta"]["USD"]
+    assert shown.locator("td.after").inner_text() == money_text(compute["after"]["USD"], "USD")
+    screenshot(page, "allocation.png")
+    coverage = page.locator(f'.preview-dimension[data-dimension="{name}"] .coverage').inner_text()
+    assert coverage == f"coverage {100 * dim['coverage_before']:.1f}% → {100 * dim['coverage_after']:.1f}%"
+
+    page.click("#publish")  # saves the edited text first
+    expect(page.locator('#versions-table tr[data-current="true"]')).to_have_count(1)
+    with server.api() as api:
+        versions = api.get(f"{tenant}/allocation/versions").json()["items"]
+        assert api.get(f"{tenant}/allocation/draft").json()["dimensions"] == edited["dimensions"]
+    assert page.locator('#versions-table tr[data-current="true"]').get_attribute("data-version") == str(versions[0]["version"])
+
+    # The explorer groups by the new dimension, labelled as allocation, and its amounts are the API's.
+    page.goto("/console/explorer")
+    wait_ready(page)
+    option = page.locator(f'#group-1 option[value="dim:{name}"]')
+    assert option.inner_text() == f"{name} (allocation)"
+    page.select_option("#group-1", f"dim:{name}")
+    wait_ready(page)
+    assert parse_qs(urlsplit(page.url).query)["group"] == [f"dim:{name}"]
+    expected = assert_view_matches_api(page, server)
+    assert "compute-team" in {row[f"dim:{name}"] for row in expected["rows"]}
+
+    # Filters take it too: only compute-team's cost, which is EC2's.
+    page.click("#add-filter")
+    page.select_option("#filter-dimension", f"dim:{name}")
+    page.locator('#filter-values input[value="compute-team"]').check()
+    page.click("#filter-apply")
+    wait_ready(page)
+    assert page.locator("#filters .chip").first.inner_text().startswith(f"{name} (allocation) is compute-team")
+    filtered = assert_view_matches_api(page, server)
+    ec2 = api_query(server, {**body_from_url(page.url), "group_by": [], "filters": [
+        {"dimension": "ServiceName", "op": "in", "values": ["Amazon Elastic Compute Cloud"]}]})
+    assert filtered["totals"] == ec2["totals"]
+
+    # Restore version 1 as the draft.
+    page.goto("/console/allocation")
+    page.wait_for_selector("#versions-section[data-state=ready]")
+    page.locator(f'#versions-table tr[data-version="{versions[-1]["version"]}"] .restore').click()
+    expect(page.locator("#draft-caption")).to_contain_text(f"started from version {versions[-1]['version']}")
+
+
+def test_members_read_tags_and_allocation_without_edit_controls(page: Any, console_server: ConsoleServer) -> None:
+    sign_in(page, console_server.member_token, "/console/allocation")
+    page.wait_for_selector("#draft-section[data-state=ready]")
+    page.wait_for_selector("#versions-section[data-state=ready]")
+    assert page.locator("#draft-text").get_attribute("readonly") is not None
+    expect(page.locator("#save-draft")).to_have_count(0)
+    expect(page.locator("#publish")).to_have_count(0)
+    expect(page.locator("#versions-table .restore")).to_have_count(0)
+    page.click("#preview")  # members may preview
+    page.wait_for_selector("#preview-section[data-state=ready]")
+    page.goto("/console/tags")
+    page.wait_for_selector("#suggestions-section[data-state=ready]")
+    expect(page.locator("#suggestions-table button.accept")).to_have_count(0)

@@ -1,4 +1,4 @@
-"""Console pages: sign in and out, Explorer, Dashboards, Metrics, Events, Billing sources and Data health.
+"""Console pages: sign in and out, Explorer, Dashboards, Metrics, Events, Tags, Allocation, Billing sources and Data health.
 
 The pages are HTML shells rendered here; their data comes from the REST API, which the page's script calls on the
 same origin with the session cookie (see `costlake.api.auth`: the cookie's value is the API token, and requests
@@ -338,3 +338,13 @@ async def metrics(request: Request) -> Response:
 @router.get("/events", response_class=HTMLResponse)
 async def events(request: Request) -> Response:
     return await _page(request, "events.html", "events")
+
+
+@router.get("/tags", response_class=HTMLResponse)
+async def tags(request: Request) -> Response:
+    return await _page(request, "tags.html", "tags")
+
+
+@router.get("/allocation", response_class=HTMLResponse)
+async def allocation(request: Request) -> Response:
+    return await _page(request, "allocation.html", "allocation")

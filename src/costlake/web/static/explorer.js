@@ -173,6 +173,11 @@
   // --- labels -------------------------------------------------------------------------------------------------------
   function dimensionLabel(name) {
     if (name.startsWith("tag:")) return `Tag: ${name.slice(4)}`;
+    // Allocation dimensions are rules over the tags, not a column: say so, so "team" is not read as a raw tag.
+    if (name.startsWith("dim:")) {
+      const dim = name.slice(4);
+      return dim.endsWith(".split") ? `${dim.slice(0, -6)} split rule (allocation)` : `${dim} (allocation)`;
+    }
     const known = dimensions && dimensions.dimensions.find((d) => d.name === name);
     return known ? known.label : FALLBACK_LABELS[name] || name;
   }
