@@ -613,8 +613,8 @@ def test_a_dashboard_is_built_saved_and_rendered_from_the_api(page: Any, console
     result = api_get(server, f"/views/{view['id']}/result")
     shown = table.evaluate(
         "t => [...t.tBodies[0].rows].map(r => [r.dataset.currency, r.dataset.group, r.cells[2].dataset.amount, r.cells[3].dataset.unitCost])")
-    assert sorted(shown) == sorted(
-        [row["currency"], group_label(row, ["tag:team"]), row["cost"], row["unit_cost"] or ""] for row in result["rows"])
+    assert sorted([currency, group, Decimal(amount), unit] for currency, group, amount, unit in shown) == sorted(
+        [row["currency"], group_label(row, ["tag:team"]), Decimal(row["cost"]), row["unit_cost"] or ""] for row in result["rows"])
     page.wait_for_selector('.widget[data-index="2"] canvas[data-series]')
     chart = chart_data(page, '.widget[data-index="2"] canvas')
     start, end = today() - timedelta(days=7), today()
