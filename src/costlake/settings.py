@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -46,12 +46,26 @@ class Settings(BaseSettings):
     vendor_timeout: timedelta = Field(default=timedelta(seconds=60), description="Per vendor HTTP request.")
     vendor_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per vendor request (429, 5xx, network).")
     vendor_max_wait: timedelta = Field(default=timedelta(minutes=2), description="Longest pause between two tries.")
+    # Alerts and notifications (costlake.alerts, costlake.notify).
+    public_url: str = Field(default="http://127.0.0.1:8080", description="The console's address, for links in messages.")
+    alerts_interval: timedelta = Field(default=timedelta(hours=1), description="Every tenant's alerts are evaluated this often.")
+    notify_timeout: timedelta = Field(default=timedelta(seconds=10), description="Per notification request.")
+    allowed_webhook_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="host[:port] that channels may target although private or loopback."
+    )
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "costlake@localhost"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
 
     # The storage identity of the billing source a sync or check works for (never from the environment).
     _storage_identity: Any = PrivateAttr(default=None)
 
     @field_validator(
-        "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait", mode="before"
+        "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait",
+        "alerts_interval", "notify_timeout", mode="before"
     )
     @classmethod
     def _parse_duration(cls, value: object) -> object:
@@ -76,6 +90,16 @@ class Settings(BaseSettings):
             if value.lstrip().startswith("["):
                 return json.loads(value)
             return [part for part in value.split(":") if part]
+        return value
+
+    @field_validator("allowed_webhook_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        # "hooks.internal:8443,127.0.0.1:9000"; JSON lists also work.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
 
     @property

@@ -6,13 +6,13 @@ from fastapi import FastAPI
 
 from costlake.api.auth import OPERATOR, get_principal
 from costlake.api.errors import install_error_handlers
-from costlake.api.routes import billing_sources, commitments, costs, me, source_kinds
+from costlake.api.routes import anomalies, billing_sources, budgets, channels, commitments, costs, me, source_kinds
 
 
 def install_api(app: FastAPI, *, operator: bool = False) -> None:
     """operator=True serves every request as the operator, without a token: only for the in-process CLI."""
     install_error_handlers(app)
-    for routes in (me, source_kinds, billing_sources, costs, commitments):
+    for routes in (me, source_kinds, billing_sources, costs, commitments, channels, budgets, anomalies):
         app.include_router(routes.router)
     if operator:
         app.dependency_overrides[get_principal] = lambda: OPERATOR

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from costlake.alerts.evaluation import after_sync as alerts_after_sync
 from costlake.catalog import Catalog
-from costlake.hooks.events import Event
+from costlake.hooks.events import Event, SyncCommitted
 from costlake.settings import Settings
 from costlake.store import Lake
 
@@ -27,4 +28,10 @@ class Handler:
     run: Callable[[Event, HookContext], None]  # raises to be retried later
 
 
-DEFAULT_HANDLERS: tuple[Handler, ...] = ()
+def _evaluate_alerts(event: Event, context: HookContext) -> None:
+    alerts_after_sync(context.catalog, event.tenant_id)
+
+
+DEFAULT_HANDLERS: tuple[Handler, ...] = (
+    Handler("alerts", (SyncCommitted.kind,), _evaluate_alerts),  # costlake.alerts: evaluate the tenant's alerts
+)

@@ -1,4 +1,5 @@
-"""The sync loop of `costlake serve` and `costlake worker`: start due syncs, and vacuum tables now and then."""
+"""The sync loop of `costlake serve` and `costlake worker`: start due syncs, run after-commit hooks, evaluate alerts and
+send notifications, and vacuum tables now and then."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import threading
 import time
 
+from costlake.alerts.evaluation import AlertsWorker
 from costlake.catalog.tenants import list_tenants
 from costlake.hooks import Dispatcher, HookContext
 from costlake.sync.runner import SyncRunner
@@ -20,6 +22,7 @@ class Scheduler:
         self.runner = runner
         context = runner.context
         self.dispatcher = Dispatcher(HookContext(context.settings, context.catalog, context.lake), context.handlers, context.owner)
+        self.alerts = AlertsWorker(context.settings, context.catalog, context.lake, context.owner)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_housekeeping = 0.0
@@ -28,6 +31,7 @@ class Scheduler:
         try:
             self.runner.start_due()
             self.dispatcher.run_due()
+            self.alerts.tick()
             if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_EVERY_SECONDS:
                 self._last_housekeeping = time.monotonic()
                 self.housekeeping()
