@@ -171,6 +171,19 @@ def record_notice(catalog: Catalog, notice: AlertNotice, channel_ids: Sequence[s
     return notice
 
 
+def record_sent(catalog: Catalog, notice: AlertNotice, channel_id: str, status_code: int | None, spacing: timedelta) -> None:
+    """Log a message that was already sent once (a channel's test message on create) as a sent delivery; the
+    channel's next message waits `spacing` (its rate limit)."""
+    now = utcnow()
+    with catalog.session() as session:
+        session.add(notice)
+        session.flush()
+        session.add(AlertDelivery(tenant_id=notice.tenant_id, notice_id=notice.id, channel_id=channel_id, status="sent", attempts=1,
+                                  last_status_code=status_code, next_attempt_at=None, sent_at=now))
+        channel = session.get_one(AlertChannel, channel_id)
+        channel.last_success_at, channel.next_send_at = now, now + spacing
+
+
 def claim_due_deliveries(catalog: Catalog, lease: timedelta, limit: int, tenant_id: str | None = None) -> list[AlertDelivery]:
     """Deliveries waiting to be sent, each claimed by one worker only."""
     now = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -12,7 +13,7 @@ from costlake.catalog import alerts as rows
 from costlake.catalog.models import AlertChannel, AlertNotice, Tenant, new_id
 from costlake.errors import InvalidInput
 from costlake.notify.channels import ChannelInput, build_channel, rotation, send_test, target_fields, test_message, test_notice_data
-from costlake.notify.deliveries import deliver_due
+from costlake.notify.deliveries import SPACING, deliver_due
 from costlake.services import Services
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["alerts"])
@@ -22,12 +23,10 @@ INPUT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _log_test(services: Services, tenant: Tenant, channel: AlertChannel) -> None:
-    """Record the test message sent on create as a notice with its delivery, so the delivery log shows it."""
+def _test_notice(services: Services, tenant: Tenant, channel: AlertChannel) -> AlertNotice:
     message = test_message(tenant.id, tenant.name, channel, services.settings)
-    notice = AlertNotice(tenant_id=tenant.id, key=f"test:{channel.id}:{channel.created_at.isoformat()}", type="test",
-                         subject_type="channel", subject_id=channel.id, data=test_notice_data(message))
-    rows.record_notice(services.catalog, notice, [channel.id])
+    return AlertNotice(tenant_id=tenant.id, key=f"test:{channel.id}:{new_id()}", type="test", subject_type="channel",
+                       subject_id=channel.id, data=test_notice_data(message))
 
 
 @router.get("/channels", response_model=list[ChannelOut], responses={404: ADMIN[404]})
@@ -39,15 +38,15 @@ def list_channels(tenant: TenantDep, services: ServicesDep) -> list[ChannelOut]:
 def create_channel(body: ChannelCreate, tenant: AdminTenantDep, services: ServicesDep) -> ChannelOut:
     spec = ChannelInput(body.name, body.kind, body.url, tuple(body.to), body.data_notifications, body.enabled)
     channel, secret = build_channel(tenant.id, spec, services.settings)
-    if body.validate_channel:
-        attempt = send_test(tenant.id, tenant.name, channel, services.settings)
-        if not attempt.ok:
-            field = "to" if body.kind == "email" else "url"
-            raise InvalidInput(field, f"the test message failed: {attempt.error}; fix the channel, or pass \"validate\": false to skip the test")
+    attempt = send_test(tenant.id, tenant.name, channel, services.settings) if body.validate_channel else None
+    if attempt is not None and not attempt.ok:
+        field = "to" if body.kind == "email" else "url"
+        raise InvalidInput(field, f"the test message failed: {attempt.error}; fix the channel, or pass \"validate\": false to skip the test")
     channel = rows.insert_named(services.catalog, channel)
-    if body.validate_channel:
-        _log_test(services, tenant, channel)
-        deliver_due(services.catalog, services.settings, tenant_id=tenant.id)
+    if attempt is not None:  # the test message is in the delivery log like any other
+        spacing = SPACING.get(channel.kind, timedelta(0))
+        rows.record_sent(services.catalog, _test_notice(services, tenant, channel), channel.id, attempt.status_code, spacing)
+        channel = rows.get_owned(services.catalog, AlertChannel, tenant.id, channel.id)
     return ChannelOut.of(channel, secret)
 
 
@@ -85,10 +84,7 @@ def rotate_secret(channel_id: str, tenant: AdminTenantDep, services: ServicesDep
 def test_channel(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> DeliveryOut:
     """Send a test message now (logged as a delivery, retried like any other)."""
     channel = rows.get_owned(services.catalog, AlertChannel, tenant.id, channel_id)
-    message = test_message(tenant.id, tenant.name, channel, services.settings)
-    notice = AlertNotice(tenant_id=tenant.id, key=f"test:{channel.id}:{new_id()}", type="test", subject_type="channel",
-                         subject_id=channel.id, data=test_notice_data(message))
-    rows.record_notice(services.catalog, notice, [channel.id])
+    rows.record_notice(services.catalog, _test_notice(services, tenant, channel), [channel.id])
     deliver_due(services.catalog, services.settings, tenant_id=tenant.id)
     (delivery,), _ = rows.list_deliveries(services.catalog, tenant.id, channel_id=channel.id, status=None, limit=1, cursor=None)
     return DeliveryOut.of(delivery, "channel", channel.id, "test")
