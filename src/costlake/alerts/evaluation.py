@@ -47,6 +47,7 @@ class Report:
     anomalies_updated: int = 0
     budgets: int = 0
     notices: list[str] = field(default_factory=list)
+    incomplete: list[dict] = field(default_factory=list)  # series evaluated only up to what all their sources delivered
 
 
 def ensure_default_monitor(catalog: Catalog, tenant_id: str) -> None:
@@ -81,6 +82,11 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
     start = end - timedelta(days=monitor_logic.SCAN_DAYS)
     for scanned in monitor_logic.scan(context.reader, scope, spec, states, start=start, end=end, quiet=monitor_logic.quiet_ranges(stored)):
         known = by_series.get((scanned.series.key, scanned.series.currency), [])
+        if scanned.incomplete:
+            report.incomplete.append(
+                {"monitor_id": monitor.id, "series": scanned.series.series, "currency": scanned.series.currency,
+                 "through": scanned.horizon.isoformat() if scanned.horizon else None, "reasons": scanned.incomplete}
+            )
         for finding in scanned.findings:
             outcome = monitor_logic.upsert(monitor, known, scanned, finding, now)
             anomaly = outcome.anomaly

@@ -212,5 +212,6 @@ class EvaluationOut(BaseModel):
     anomalies_opened: int
     anomalies_updated: int
     notices: list[str]
+    incomplete: list[dict[str, Any]] = Field(description="series marked data incomplete: evaluated only through `through`")
 
 

@@ -91,7 +91,8 @@ def evaluate_monitor(monitor_id: str, tenant: AdminTenantDep, principal: Princip
     context = AlertContext(services.settings, services.catalog, services.reader)
     report = evaluate_tenant(context, tenant.id, owner=f"api:{principal.token_id or 'operator'}", monitor_ids=[monitor_id])
     return EvaluationOut(
-        monitors=report.monitors, anomalies_opened=report.anomalies_opened, anomalies_updated=report.anomalies_updated, notices=report.notices
+        monitors=report.monitors, anomalies_opened=report.anomalies_opened, anomalies_updated=report.anomalies_updated,
+        notices=report.notices, incomplete=report.incomplete,
     )
 
 
