@@ -162,7 +162,7 @@ class AnomalyPage(BaseModel):
 class SnoozeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    until: datetime | date = Field(description="a date (UTC midnight) or an ISO 8601 timestamp with a zone")
+    until: date | datetime = Field(description="a date (UTC midnight) or an ISO 8601 timestamp with a zone")
     note: Annotated[str, Field(max_length=1000)] | None = None
 
 

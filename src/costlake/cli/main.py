@@ -8,7 +8,7 @@ import typer
 from typer._click import Context  # typer vendors click; TyperGroup.invoke receives this Context
 from typer.core import TyperGroup
 
-from costlake.cli import billing_sources, costs, operator, server
+from costlake.cli import alerts, billing_sources, costs, operator, server
 from costlake.cli.client import Connection
 from costlake.errors import CostlakeError
 
@@ -52,6 +52,9 @@ app.add_typer(operator.token_app, name="token")
 app.add_typer(billing_sources.app, name="billing-source")
 app.add_typer(costs.app, name="costs")
 app.command("data-health")(costs.data_health)
+app.add_typer(alerts.budget_app, name="budget")
+app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(alerts.channel_app, name="channel")
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(server.demo)
