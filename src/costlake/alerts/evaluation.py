@@ -79,8 +79,7 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
     by_series: dict[tuple[str, str], list] = {}
     for anomaly in stored:
         by_series.setdefault((anomaly.series_hash, anomaly.currency), []).append(anomaly)
-    start = end - timedelta(days=monitor_logic.SCAN_DAYS)
-    for scanned in monitor_logic.scan(context.reader, scope, spec, states, start=start, end=end, quiet=monitor_logic.quiet_ranges(stored)):
+    for scanned in monitor_logic.scan(context.reader, scope, spec, states, start=None, end=end, quiet=monitor_logic.quiet_ranges(stored)):
         known = by_series.get((scanned.series.key, scanned.series.currency), [])
         if scanned.incomplete:
             report.incomplete.append(

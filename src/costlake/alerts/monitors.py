@@ -25,6 +25,7 @@ from costlake.query.scope import Scope
 from costlake.text import money_text
 
 SCAN_DAYS = 28
+LAG_DAYS = 35
 CHART_DAYS = 14  # days before an anomaly kept for its chart
 BAND_SIGMAS = 3
 NOTIFY_RECENT = timedelta(days=3)  # an anomaly that ended longer ago than this is recorded, not announced
@@ -81,10 +82,12 @@ class ScannedSeries:
 
 def scan(
     reader: CostReader, scope: Scope, spec: MonitorSpec, states: dict[str, SourceState], *,
-    start: date, end: date, quiet: dict[tuple[str, str], list[tuple[date, date]]] | None = None,
+    start: date | None, end: date, quiet: dict[tuple[str, str], list[tuple[date, date]]] | None = None,
 ) -> Iterator[ScannedSeries]:
-    """Detect over days [start, end) of every series (end capped by what each series' sources delivered in full)."""
-    history_start = start - timedelta(days=HISTORY_DAYS + 7)
+    """Detect over days [start, end) of every series, end capped by what each series' sources delivered in full.
+    Without a start (routine evaluations), each series is scanned over its own last SCAN_DAYS."""
+    # Routine scans read further back: a series whose sources lag behind the newest one still gets its history.
+    history_start = (start or end - timedelta(days=SCAN_DAYS + LAG_DAYS)) - timedelta(days=HISTORY_DAYS + 7)
     filters: list[Filter] = usage_filters(spec.filters, spec.include_non_usage)
     all_series = daily_series(reader, scope, filters=filters, split_by=spec.split_by, metric=spec.metric, start=history_start, end=end)
     sensitivity = SENSITIVITIES[spec.sensitivity]
@@ -93,7 +96,7 @@ def scan(
         horizon = min(horizon, end - timedelta(days=1)) if horizon else end - timedelta(days=1)
         known = (quiet or {}).get((entry.key, entry.currency), [])
         findings, scores = detect(
-            entry.values, first_day=entry.first_day, scan_start=start, horizon=horizon, sensitivity=sensitivity,
+            entry.values, first_day=entry.first_day, scan_start=start or horizon - timedelta(days=SCAN_DAYS - 1), horizon=horizon, sensitivity=sensitivity,
             direction=spec.direction, quiet=known,
         )
         kept = [f for f in findings if large_enough(spec, f, entry.currency)]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -68,6 +69,37 @@ def worker() -> None:
         services.close()
 
 
+DEMO_BUDGET = "demo monthly budget"
+
+
+def _demo_alerts(api: Any, base: str, today: Any) -> dict[str, Any]:
+    """A monthly budget at 110 % of last month's USD spend, and the default monitor's evaluation."""
+    budgets = {budget["name"]: budget for budget in api.get(f"{base}/budgets")}
+    budget = budgets.get(DEMO_BUDGET)
+    if budget is None:
+        month = today.replace(day=1)
+        previous = (month - timedelta(days=1)).replace(day=1)
+        costs = api.post(f"{base}/costs/query", json={"granularity": "none", "start": previous.isoformat(), "end": month.isoformat()})
+        amount = (Decimal(costs["totals"].get("USD", "1000")) * Decimal("1.1")).quantize(Decimal(1))
+        budget = api.post(f"{base}/budgets", json={
+            "name": DEMO_BUDGET, "amount": str(amount), "currency": "USD", "period": "month",
+            "thresholds": [{"kind": "actual", "percent": 80}, {"kind": "forecast", "percent": 100}],
+        })
+    (monitor,) = [m for m in api.get(f"{base}/anomaly-monitors") if m["default"]]
+    api.post(f"{base}/anomaly-monitors/{monitor['id']}/evaluate")
+    found = api.get(f"{base}/anomalies", monitor_id=monitor["id"], status="open")["items"]
+    status = budget["status"]
+    return {
+        "budget": {"name": budget["name"], "amount": budget["amount"], **{k: status[k] for k in ("spend", "forecast", "forecast_method", "percent_used")}},
+        "monitor": monitor["name"],
+        "anomalies": [
+            {"series": a["series"], "start_date": a["start_date"], "impact": a["impact"], "currency": a["currency"],
+             "top_cause": f"{a['root_causes'][0]['dimension']}={a['root_causes'][0]['value']}" if a["root_causes"] else None}
+            for a in found
+        ],
+    }
+
+
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do everything but serving, then exit.")] = False,
     port: PortOption = 8080,
@@ -75,10 +107,12 @@ def demo(
 ) -> None:
     """Try costlake on generated data, then serve it. Safe to run again.
 
-    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export and native AWS CUR 2.0, Azure and GCP
-    exports under the home, registers each as a billing source, syncs them, prints what was loaded, then serves the
-    API and console on http://127.0.0.1:PORT.
+    Creates a tenant `demo` and an admin token, writes a 4-month FOCUS export, native AWS CUR 2.0, Azure and GCP
+    exports and daily usage with one anomaly under the home, registers each as a billing source, syncs them, sets up
+    a monthly budget and the default anomaly monitor and evaluates it, prints what was loaded and found, then serves
+    the API and console on http://127.0.0.1:PORT.
     """
+    from costlake.alerts.evaluation import ensure_default_monitor
     from costlake.samples.demo import write_demo_exports
 
     settings = current_settings()
@@ -89,7 +123,8 @@ def demo(
     finally:
         catalog.close()
 
-    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date().replace(day=1))
+    today = datetime.now(UTC).date()
+    exports = write_demo_exports(settings.home / "demo", today.replace(day=1), today=today)
     loaded = []
     with Connection().open() as api:
         base = sources_path(tenant.id)
@@ -105,6 +140,12 @@ def demo(
             if run["status"] == "failed":
                 raise CostlakeError(f"the demo sync of {export.name!r} failed: {run['error']}")
             loaded.append((source, run))
+        catalog = open_catalog(settings)
+        try:
+            ensure_default_monitor(catalog, tenant.id)  # what the worker's after-sync hook does
+        finally:
+            catalog.close()
+        alerts = _demo_alerts(api, f"/api/v1/tenants/{tenant.id}", today)
 
     (source, run), others = loaded[0], loaded[1:]
     summary: dict[str, Any] = {
@@ -121,6 +162,7 @@ def demo(
             other["name"]: {"status": other_run["status"], "row_count": other_run["row_count"], "billed_cost_by_month": other_run["billed_cost_by_month"]}
             for other, other_run in others
         },
+        "alerts": alerts,
     }
     emit(summary, output)
     if not no_serve:
