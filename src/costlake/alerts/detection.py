@@ -9,8 +9,8 @@ Why this shape (docs/alerts.md has the long form):
 - CUSUM accumulates evidence over consecutive days: a large spike fires on its first day, a lasting shift of three
   noise sigmas after two or three days, and the finding is dated back to the day the sum left zero. Requiring
   evidence over days is what keeps false positives rare on noisy series.
-- Days inside a finding are kept out of later baselines for its first EXCLUDE_DAYS days; after that a lasting
-  change becomes the new normal and the finding ends.
+- Days inside a finding (its first EXCLUDE_DAYS) and sustained suspect runs are kept out of the baselines, found
+  in up to PASSES passes; after EXCLUDE_DAYS a lasting change becomes the new normal and the finding ends.
 
 The statistics run in binary floating point (numpy): they are estimates. Money leaves as decimals: actual amounts
 are the exact sums the store holds, expected amounts are rounded to cents (`to_money`).
@@ -35,7 +35,9 @@ EXCLUDE_DAYS = 14
 EXIT_Z = 1.0  # a finding stays active while its days stay this far out; it ends after END_AFTER quiet days
 END_AFTER = 2
 BACKDATE_DAYS = 7
-CHUNK_DAYS = 32  # baselines are computed this many days ahead, again whenever the history changes
+PASSES = 3
+SUSPECT_RUN = 3  # a run of the CUSUM this many days long leaves the history of the next pass
+BATCH_SERIES = 256  # series scored together; bounds memory on year-long previews
 MIN_RELATIVE_SIGMA = 0.01  # a perfectly flat series still gets a band of 1 % of its level
 MIN_SIGMA = 0.01
 TRIMMED_RMS_TO_SIGMA = 1.310  # makes it unbiased for normal noise over 49 differences (measured)
@@ -112,30 +114,24 @@ class Finding:
         return max((sign * (d.z or 0.0) for d in self.days), default=0.0)
 
 
-def baselines(values: np.ndarray, clean: np.ndarray, first: int, start: int, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Expected value and sigma for `count` days from `start` (default: to the end; NaN where history is too short).
-
-    `values` are daily amounts indexed from some day 0; `clean` marks days that may serve as history; the series
-    exists from index `first`.
-    """
-    count = min(len(values) - start, count if count is not None else len(values))
-    history = np.where(clean, values, np.nan)
-    history[:first] = np.nan
-    padded = np.concatenate([np.full(HISTORY_DAYS, np.nan), history])
-    # windows[i] = the HISTORY_DAYS days before day start+i; column c is day t-56+c, whose weekday is t's when c%7 == 0.
-    windows = np.lib.stride_tricks.sliding_window_view(padded, HISTORY_DAYS)[start : start + count]
-    enough = (np.count_nonzero(~np.isnan(windows), axis=1) >= MIN_HISTORY_DAYS) & (np.arange(start, start + count) - first >= MIN_HISTORY_DAYS)
+def window_stats(windows: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected value and sigma for each row of `windows` (the HISTORY_DAYS days before a day, NaN where a day is
+    not history; column c is day t-56+c, whose weekday is t's when c % 7 == 0). `age` is how many days the series
+    existed before that day. NaN where the history is too short."""
+    count = len(windows)
     expected = np.full(count, np.nan)
     sigma = np.full(count, np.nan)
+    enough = (np.count_nonzero(~np.isnan(windows), axis=1) >= MIN_HISTORY_DAYS) & (age >= MIN_HISTORY_DAYS)
     if not enough.any():
         return expected, sigma
     windows = windows[enough]
+    rows = len(windows)
     with np.errstate(all="ignore"):
-        weekly = windows.reshape(len(windows), WEEKS, 7)
+        weekly = windows.reshape(rows, WEEKS, 7)
         overall = trimmed_mean(windows)
-        offsets = np.stack([trimmed_mean(weekly[:, :, weekday]) for weekday in range(7)], axis=1) - overall[:, None]
-        offsets = np.where(np.isnan(offsets), 0.0, offsets)
-        deseasoned = (weekly - offsets[:, None, :]).reshape(len(windows), HISTORY_DAYS)
+        by_weekday = trimmed_mean(weekly.transpose(0, 2, 1).reshape(rows * 7, WEEKS)).reshape(rows, 7)
+        offsets = np.where(np.isnan(by_weekday), 0.0, by_weekday - overall[:, None])
+        deseasoned = (weekly - offsets[:, None, :]).reshape(rows, HISTORY_DAYS)
         recent = deseasoned[:, -LEVEL_DAYS:]
         level = trimmed_mean(recent)
         level = np.where(np.isnan(level), overall, level)
@@ -158,7 +154,7 @@ def trimmed_rms(rows: np.ndarray) -> np.ndarray:
     count = np.count_nonzero(~np.isnan(rows), axis=1)
     keep = np.arange(rows.shape[1])[None, :] < (count - count // 8)[:, None]
     kept = np.maximum(np.count_nonzero(keep, axis=1), 1)
-    mean_square = np.where(keep, np.nan_to_num(ordered) ** 2, 0.0).sum(axis=1) / kept
+    mean_square = (np.where(keep, ordered, 0.0) ** 2).sum(axis=1) / kept
     return np.sqrt(mean_square) * TRIMMED_RMS_TO_SIGMA
 
 
@@ -172,8 +168,17 @@ def trimmed_mean(rows: np.ndarray) -> np.ndarray:
     position = np.arange(rows.shape[1])[None, :]
     keep = (position >= cut[:, None]) & (position < (count - cut)[:, None])
     kept = np.count_nonzero(keep, axis=1)
-    total = np.where(keep, np.nan_to_num(ordered), 0.0).sum(axis=1)
+    total = np.where(keep, ordered, 0.0).sum(axis=1)
     return np.where(kept > 0, total / np.maximum(kept, 1), np.nan)
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    values: dict[date, Decimal]
+    first_day: date  # the series exists from this day; missing days after it are zero
+    scan_start: date
+    horizon: date  # the last day to score
+    quiet: Sequence[tuple[date, date]] = ()  # days already known to be anomalous (stored anomalies)
 
 
 def detect(
@@ -186,102 +191,161 @@ def detect(
     direction: Direction = "increase",
     quiet: Sequence[tuple[date, date]] = (),
 ) -> tuple[list[Finding], list[DayScore]]:
-    """Findings on days scan_start..horizon of a series that exists from `first_day` (missing days are zero).
+    """One series: its findings (oldest first) and its scored days scan_start..horizon."""
+    return detect_many([SeriesInput(values, first_day, scan_start, horizon, quiet)], sensitivity, direction)[0]
 
-    `quiet` are day ranges already known to be anomalous (stored anomalies), kept out of baselines like findings.
-    Returns the findings (oldest first) and the scored days of the scan (for charts).
+
+def detect_many(
+    inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direction: Direction = "increase"
+) -> list[tuple[list[Finding], list[DayScore]]]:
+    """Every series at once: baselines are computed for all of them together (numpy), the CUSUM runs per series.
+
+    Days that look anomalous must not become their own baseline, and which days those are depends on the
+    baseline: so the scan runs up to PASSES times, each time keeping the findings and the sustained suspect runs
+    of the previous pass out of the history, until nothing changes.
     """
-    origin = min(first_day, scan_start - timedelta(days=HISTORY_DAYS))
-    length = (horizon - origin).days + 1
-    if length <= 0 or scan_start > horizon:
-        return [], []
-    exact = [values.get(origin + timedelta(days=i), Decimal(0)) for i in range(length)]
-    amounts = np.array([float(v) for v in exact])
-    first = (first_day - origin).days
-    start = (max(scan_start, first_day) - origin).days
-    sides: tuple[Side, ...] = ("increase", "decrease") if direction == "both" else (direction,)
-    findings: list[Finding] = []
-    scores: list[DayScore] = []
-    for side in sides:
-        clean = np.ones(length, dtype=bool)
-        for begin, end in quiet:
-            for k in range(min((end - begin).days + 1, EXCLUDE_DAYS)):
-                index = (begin - origin).days + k
-                if 0 <= index < length:
-                    clean[index] = False
-        found, scores = _scan(exact, amounts, clean, first, start, origin, sensitivity, side)
-        findings.extend(found)
-    findings.sort(key=lambda f: (f.start, f.direction))
-    return findings, scores
+    results: list[tuple[list[Finding], list[DayScore]]] = []
+    for offset in range(0, len(inputs), BATCH_SERIES):
+        results.extend(_detect_batch(inputs[offset : offset + BATCH_SERIES], sensitivity, direction))
+    return results
 
 
-def _scan(
-    exact: list[Decimal], amounts: np.ndarray, clean: np.ndarray, first: int, start: int, origin: date,
-    sensitivity: Sensitivity, side: Side,
-) -> tuple[list[Finding], list[DayScore]]:
-    """Walk the days in order. Days under suspicion (the CUSUM is above zero) and days of a finding leave the
-    history of later days, so an anomaly that builds up slowly does not become its own baseline."""
-    sign = 1.0 if side == "increase" else -1.0
-    length = len(amounts)
-    cache: dict[int, tuple[float, float]] = {}
+@dataclass
+class _Batch:
+    origin: date
+    amounts: np.ndarray  # (series, days); NaN outside each series' life
+    first: np.ndarray  # index of each series' first day
+    begin: int  # the first scanned index of any series
+    spans: list[tuple[int, int]]  # each series' scanned indexes [from, to]
 
-    def score(index: int) -> DayScore:
-        if index not in cache:
-            cache.clear()
-            expected, sigma = baselines(amounts, clean, first, index, CHUNK_DAYS)
-            cache.update({index + k: (float(e), float(s)) for k, (e, s) in enumerate(zip(expected, sigma))})
-        e, s = cache[index]
-        day = origin + timedelta(days=index)
-        return DayScore(day, exact[index]) if np.isnan(e) else DayScore(day, exact[index], to_money(e), s)
 
-    def set_clean(indexes: Sequence[int], value: bool) -> None:
-        if indexes:
-            clean[list(indexes)] = value
-            cache.clear()
+def _batch(inputs: Sequence[SeriesInput]) -> _Batch:
+    origin = min(min(i.first_day, i.scan_start - timedelta(days=HISTORY_DAYS)) for i in inputs)
+    length = (max(i.horizon for i in inputs) - origin).days + 1
+    amounts = np.full((len(inputs), length), np.nan)
+    first = np.zeros(len(inputs), dtype=int)
+    spans = []
+    for row, series in enumerate(inputs):
+        first[row] = (series.first_day - origin).days
+        last = (series.horizon - origin).days
+        amounts[row, first[row] : last + 1] = 0.0
+        for day, value in series.values.items():
+            index = (day - origin).days
+            if first[row] <= index <= last:
+                amounts[row, index] = float(value)
+        spans.append(((max(series.scan_start, series.first_day) - origin).days, last))
+    return _Batch(origin, amounts, first, min(span[0] for span in spans), spans)
 
-    findings: list[Finding] = []
-    scores: list[DayScore] = []
-    cusum = 0.0
-    suspects: list[int] = []  # the current run of the CUSUM, kept out of history while it lasts
-    current: Finding | None = None
+
+def _scores(batch: _Batch, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected and sigma, shape (series, days from batch.begin)."""
+    history = np.where(clean, batch.amounts, np.nan)
+    padded = np.concatenate([np.full((len(history), HISTORY_DAYS), np.nan), history], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, HISTORY_DAYS, axis=1)[:, batch.begin : history.shape[1]]
+    series, days = windows.shape[0], windows.shape[1]
+    age = (np.arange(batch.begin, batch.begin + days)[None, :] - batch.first[:, None]).reshape(-1)
+    expected, sigma = window_stats(windows.reshape(series * days, HISTORY_DAYS), age)
+    return expected.reshape(series, days), sigma.reshape(series, days)
+
+
+@dataclass
+class _Run:
+    """One series' CUSUM walk: findings as index ranges, and the suspect runs that did not (yet) alarm."""
+
+    findings: list[tuple[int, int, int, bool]] = field(default_factory=list)  # start, last, alarm, active
+    suspects: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _walk(z: np.ndarray, span: tuple[int, int], begin: int, sensitivity: Sensitivity) -> _Run:
+    run = _Run()
+    cusum, suspect_from = 0.0, None
+    current: list[int] | None = None  # [start, last, alarm]
     quiet_days = 0
-    for index in range(start, length):
-        day_score = score(index)
-        scores.append(day_score)
-        z = day_score.z
-        if z is None:
-            cusum = 0.0
-            set_clean(suspects, True)
-            suspects = []
+    for index in range(span[0], span[1] + 1):
+        value = z[index - begin]
+        if np.isnan(value):
+            cusum, suspect_from = 0.0, None
             continue
-        z *= sign
         if current is not None:
-            if z >= EXIT_Z:
-                current.days.extend(scores[-(day_score.day - current.last).days :])
-                current.last, quiet_days = day_score.day, 0
-                if (current.last - current.start).days < EXCLUDE_DAYS:
-                    set_clean([index], False)
+            if value >= EXIT_Z:
+                current[1], quiet_days = index, 0
             else:
                 quiet_days += 1
                 if quiet_days >= END_AFTER:
-                    current.active = False
+                    run.findings.append((current[0], current[1], current[2], False))
                     current, cusum = None, 0.0
             continue
-        cusum = max(0.0, cusum + z - sensitivity.slack)
+        cusum = max(0.0, cusum + value - sensitivity.slack)
         if cusum == 0.0:
-            set_clean(suspects, True)
-            suspects = []
+            if suspect_from is not None and index - suspect_from >= SUSPECT_RUN:
+                run.suspects.append((suspect_from, index - 1))
+            suspect_from = None
             continue
-        suspects.append(index)
-        set_clean([index], False)
+        suspect_from = index if suspect_from is None else suspect_from
         if cusum >= sensitivity.threshold:
-            run_start = suspects[0]
+            start = suspect_from
             # The sum may have left zero a day late (a first anomalous day under the slack): date it back over
             # the days just before that were already out by EXIT_Z.
-            while run_start > start and run_start > index - BACKDATE_DAYS and sign * (scores[run_start - 1 - start].z or 0.0) >= EXIT_Z:
-                run_start -= 1
-                set_clean([run_start], False)
-            current = Finding(side, origin + timedelta(days=run_start), day_score.day, day_score.day, days=scores[run_start - start :])
-            findings.append(current)
-            quiet_days, suspects = 0, []
-    return findings, scores
+            while start > span[0] and start > index - BACKDATE_DAYS and z[start - 1 - begin] >= EXIT_Z:
+                start -= 1
+            current, quiet_days, suspect_from = [start, index, index], 0, None
+    if current is not None:
+        run.findings.append((current[0], current[1], current[2], True))
+    elif suspect_from is not None and span[1] - suspect_from + 1 >= SUSPECT_RUN:
+        run.suspects.append((suspect_from, span[1]))
+    return run
+
+
+def _detect_batch(inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direction: Direction) -> list[tuple[list[Finding], list[DayScore]]]:
+    batch = _batch(inputs)
+    base_clean = ~np.isnan(batch.amounts)
+    for row, series in enumerate(inputs):
+        for begin, end in series.quiet:
+            first = (begin - batch.origin).days
+            base_clean[row, max(first, 0) : max(first + min((end - begin).days + 1, EXCLUDE_DAYS), 0)] = False
+    sides: tuple[Side, ...] = ("increase", "decrease") if direction == "both" else (direction,)
+    walks: dict[Side, list[_Run]] = {}
+    final: tuple[np.ndarray, np.ndarray] | None = None
+    for side in sides:
+        sign = 1.0 if side == "increase" else -1.0
+        clean = base_clean.copy()
+        for _ in range(PASSES):
+            expected, sigma = _scores(batch, clean)
+            z = sign * (batch.amounts[:, batch.begin :] - expected) / sigma
+            runs = [_walk(z[row], batch.spans[row], batch.begin, sensitivity) for row in range(len(inputs))]
+            excluded = base_clean.copy()
+            for row, run in enumerate(runs):
+                for start, last, *_ in run.findings:
+                    excluded[row, start : min(last + 1, start + EXCLUDE_DAYS)] = False
+                for start, last in run.suspects:
+                    excluded[row, start : last + 1] = False
+            if np.array_equal(excluded, clean):
+                break
+            clean = excluded
+        walks[side] = runs
+        final = final or (expected, sigma)
+    assert final is not None
+    expected, sigma = final
+    results = []
+    for row, series in enumerate(inputs):
+        low, high = batch.spans[row]
+        scores = [
+            _day_score(batch.origin + timedelta(days=index), series, expected[row, index - batch.begin], sigma[row, index - batch.begin])
+            for index in range(low, high + 1)
+        ]
+        findings = [
+            Finding(side, batch.origin + timedelta(days=start), batch.origin + timedelta(days=last), batch.origin + timedelta(days=alarm),
+                    days=scores[start - low : last - low + 1], active=active)
+            for side in sides
+            for start, last, alarm, active in walks[side][row].findings
+        ]
+        findings.sort(key=lambda f: (f.start, f.direction))
+        results.append((findings, scores))
+    return results
+
+
+def _day_score(day: date, series: SeriesInput, expected: float, sigma: float) -> DayScore:
+    actual = series.values.get(day, Decimal(0))
+    if np.isnan(expected):
+        return DayScore(day, actual)
+    return DayScore(day, actual, to_money(expected), float(sigma))

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from costlake.alerts.detection import HISTORY_DAYS, SENSITIVITIES, DayScore, Finding, detect
+from costlake.alerts.detection import HISTORY_DAYS, SENSITIVITIES, DayScore, Finding, SeriesInput, detect_many
 from costlake.alerts.root_cause import explain
 from costlake.alerts.series import Series, SourceState, daily_series, horizon_of, usage_filters
 from costlake.alerts.specs import MonitorSpec
@@ -90,15 +90,15 @@ def scan(
     history_start = (start or end - timedelta(days=SCAN_DAYS + LAG_DAYS)) - timedelta(days=HISTORY_DAYS + 7)
     filters: list[Filter] = usage_filters(spec.filters, spec.include_non_usage)
     all_series = daily_series(reader, scope, filters=filters, split_by=spec.split_by, metric=spec.metric, start=history_start, end=end)
-    sensitivity = SENSITIVITIES[spec.sensitivity]
+    inputs, horizons = [], []
     for entry in all_series:
         horizon, reasons = horizon_of(entry, states)
         horizon = min(horizon, end - timedelta(days=1)) if horizon else end - timedelta(days=1)
-        known = (quiet or {}).get((entry.key, entry.currency), [])
-        findings, scores = detect(
-            entry.values, first_day=entry.first_day, scan_start=start or horizon - timedelta(days=SCAN_DAYS - 1), horizon=horizon, sensitivity=sensitivity,
-            direction=spec.direction, quiet=known,
-        )
+        scan_start = start or horizon - timedelta(days=SCAN_DAYS - 1)
+        inputs.append(SeriesInput(entry.values, entry.first_day, scan_start, horizon, (quiet or {}).get((entry.key, entry.currency), [])))
+        horizons.append((horizon, reasons))
+    results = detect_many(inputs, SENSITIVITIES[spec.sensitivity], spec.direction) if inputs else []
+    for entry, (horizon, reasons), (findings, scores) in zip(all_series, horizons, results):
         kept = [f for f in findings if large_enough(spec, f, entry.currency)]
         yield ScannedSeries(entry, kept, scores, horizon, reasons)
 

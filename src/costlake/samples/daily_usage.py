@@ -10,7 +10,7 @@ or a higher rate (the unit price grows). Money is integer cents until it is writ
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -103,33 +103,40 @@ class DailyUsage:
         cost = pc.multiply(cents, CENT)
         starts = np.datetime64(self.start.isoformat(), "us") + days.astype("timedelta64[D]")
         month_start = starts.astype("datetime64[M]")
-        services = np.array([s.service for s in self.series], dtype=object)[series_index]
-        accounts = np.array([s.sub_account for s in self.series], dtype=object)[series_index]
-        regions = np.array([s.region for s in self.series], dtype=object)[series_index]
-        teams = np.array([json.dumps({"team": s.team}) for s in self.series], dtype=object)[series_index]
+        rows = len(days)
         utc = pa.timestamp("us", tz="UTC")
+
+        def per_series(values: list[str]) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(series_index, pa.int32()), pa.array(values, pa.string()))
+
+        def constant(value: str) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value]))
+
+        sku_names, sku_index = np.unique(skus.astype(str), return_inverse=True)
+        resource_index = series_index * len(sku_names) + sku_index
+        resources = [f"{s.sub_account}/{s.service}/{sku}" for s in self.series for sku in sku_names]
         return pa.table(
             {
-                "BillingAccountId": pa.array(np.full(len(days), "billing-1", dtype=object), pa.string()),
-                "BillingCurrency": pa.array(np.full(len(days), self.currency, dtype=object), pa.string()),
+                "BillingAccountId": constant("billing-1"),
+                "BillingCurrency": constant(self.currency),
                 "BillingPeriodStart": pa.array(month_start.astype("datetime64[us]"), utc),
                 "BillingPeriodEnd": pa.array((month_start + 1).astype("datetime64[us]"), utc),
                 "ChargePeriodStart": pa.array(starts, utc),
                 "ChargePeriodEnd": pa.array(starts + np.timedelta64(1, "D"), utc),
-                "ChargeCategory": pa.array(np.full(len(days), "Usage", dtype=object), pa.string()),
+                "ChargeCategory": constant("Usage"),
                 "BilledCost": cost,
                 "EffectiveCost": cost,
                 "ListCost": cost,
                 "ContractedCost": cost,
                 "ConsumedQuantity": pc.multiply(quantity, MICRO),
-                "ConsumedUnit": pa.array(np.full(len(days), "Units", dtype=object), pa.string()),
-                "ProviderName": pa.array(np.full(len(days), "Cloud", dtype=object), pa.string()),
-                "ServiceName": pa.array(services, pa.string()),
-                "SubAccountId": pa.array(accounts, pa.string()),
-                "RegionId": pa.array(regions, pa.string()),
-                "SkuId": pa.array(skus, pa.string()),
-                "ResourceId": pa.array(np.char.add(np.char.add(accounts.astype(str), "/"), np.char.add(services.astype(str), "/" + skus.astype(str))), pa.string()),
-                "Tags": pa.array(teams, pa.string()),
+                "ConsumedUnit": constant("Units"),
+                "ProviderName": constant("Cloud"),
+                "ServiceName": per_series([s.service for s in self.series]),
+                "SubAccountId": per_series([s.sub_account for s in self.series]),
+                "RegionId": per_series([s.region for s in self.series]),
+                "SkuId": pa.DictionaryArray.from_arrays(pa.array(sku_index.astype(np.int32)), pa.array(list(sku_names))),
+                "ResourceId": pa.DictionaryArray.from_arrays(pa.array(resource_index.astype(np.int32)), pa.array(resources)),
+                "Tags": per_series([json.dumps({"team": s.team}) for s in self.series]),
             }
         )
 
@@ -150,22 +157,21 @@ class DailyUsage:
         return written
 
 
-def standard_series(count: int, seed: int = 3) -> list[SeriesSpec]:
+def standard_series(count: int, seed: int = 3, skus: tuple[tuple[str, float, float], ...] | None = None) -> list[SeriesSpec]:
     """`count` series across services and sub accounts, levels from 50 to 5,000 a day, noise 3-8 %."""
     rng = np.random.default_rng(seed)
     services = ("Compute Engine", "BigQuery", "Cloud Storage", "Cloud SQL", "Kubernetes Engine", "Pub/Sub", "Dataflow", "Vertex AI")
     out = []
     for index in range(count):
-        out.append(
-            SeriesSpec(
-                service=services[index % len(services)],
-                sub_account=f"project-{index // len(services):04d}",
-                level=float(np.round(rng.uniform(50, 5000), 2)),
-                noise=float(np.round(rng.uniform(0.03, 0.08), 3)),
-                trend=float(np.round(rng.uniform(-0.01, 0.02), 3)),
-                team=("core", "data", "web")[index % 3],
-            )
+        spec = SeriesSpec(
+            service=services[index % len(services)],
+            sub_account=f"project-{index // len(services):04d}",
+            level=float(np.round(rng.uniform(50, 5000), 2)),
+            noise=float(np.round(rng.uniform(0.03, 0.08), 3)),
+            trend=float(np.round(rng.uniform(-0.01, 0.02), 3)),
+            team=("core", "data", "web")[index % 3],
         )
+        out.append(replace(spec, skus=skus) if skus else spec)
     return out
 
 
