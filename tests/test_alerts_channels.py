@@ -253,6 +253,8 @@ def test_deliveries_retry_429_and_5xx_with_backoff_and_give_up_on_4xx(api, alert
         with catalog.session() as session:
             session.execute(update(AlertChannel).where(AlertChannel.id == broken["id"]).values(failing_since=utcnow() - timedelta(hours=25)))
         assert api.get(f"{base}/channels/{broken['id']}", headers=admin).json()["status"] == "failing"
+        health = {c["name"]: c for c in api.get(f"{base}/data-health", headers=auth(acme.member)).json()["channels"]}
+        assert health["broken"]["failing"] is True and "HTTP 400" in health["broken"]["last_error"] and health["flaky"]["failing"] is False
     finally:
         catalog.close()
 

@@ -299,8 +299,20 @@ class SourceHealthOut(BaseModel):
     months: list[MonthHealthOut]
 
 
+class ChannelHealthOut(BaseModel):
+    """A notification channel (costlake.notify): failing once every attempt for 24 hours has failed."""
+
+    id: str
+    name: str
+    kind: str
+    failing: bool
+    failing_since: UtcDatetime | None
+    last_error: str | None
+
+
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
+    channels: list[ChannelHealthOut] = Field(default_factory=list)
 
 
 class CommitmentOut(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from costlake.api.auth import ServicesDep, TenantDep
 from costlake.api.schemas import (
+    ChannelHealthOut,
     CostQueryResult,
     DataHealthOut,
     DimensionsOut,
@@ -17,9 +18,11 @@ from costlake.api.schemas import (
     MonthHealthOut,
     SourceHealthOut,
 )
+from costlake.catalog import alerts as alert_rows
 from costlake.catalog import sources as source_rows
-from costlake.catalog.models import Tenant
+from costlake.catalog.models import AlertChannel, Tenant
 from costlake.errors import InvalidInput
+from costlake.notify.deliveries import channel_failing
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
 from costlake.query.model import CostQuery, Filter, check_dimension
@@ -125,5 +128,12 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 ],
             )
             for entry in report
-        ]
+        ],
+        "channels": [
+            ChannelHealthOut(
+                id=channel.id, name=channel.name, kind=channel.kind, failing=channel_failing(channel),
+                failing_since=channel.failing_since, last_error=channel.last_error,
+            )
+            for channel in alert_rows.list_named(services.catalog, AlertChannel, tenant.id)
+        ],
     }
