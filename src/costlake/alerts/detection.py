@@ -192,21 +192,22 @@ def detect(
     quiet: Sequence[tuple[date, date]] = (),
 ) -> tuple[list[Finding], list[DayScore]]:
     """One series: its findings (oldest first) and its scored days scan_start..horizon."""
-    return detect_many([SeriesInput(values, first_day, scan_start, horizon, quiet)], sensitivity, direction)[0]
+    return detect_many([SeriesInput(values, first_day, scan_start, horizon, quiet)], sensitivity, direction, all_scores=True)[0]
 
 
 def detect_many(
-    inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direction: Direction = "increase"
+    inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direction: Direction = "increase", *, all_scores: bool = False
 ) -> list[tuple[list[Finding], list[DayScore]]]:
     """Every series at once: baselines are computed for all of them together (numpy), the CUSUM runs per series.
 
     Days that look anomalous must not become their own baseline, and which days those are depends on the
     baseline: so the scan runs up to PASSES times, each time keeping the findings and the sustained suspect runs
-    of the previous pass out of the history, until nothing changes.
+    of the previous pass out of the history, until nothing changes. Scored days are returned for every series
+    with `all_scores`, else only for series with findings (the charts of their anomalies).
     """
     results: list[tuple[list[Finding], list[DayScore]]] = []
     for offset in range(0, len(inputs), BATCH_SERIES):
-        results.extend(_detect_batch(inputs[offset : offset + BATCH_SERIES], sensitivity, direction))
+        results.extend(_detect_batch(inputs[offset : offset + BATCH_SERIES], sensitivity, direction, all_scores))
     return results
 
 
@@ -237,13 +238,13 @@ def _batch(inputs: Sequence[SeriesInput]) -> _Batch:
     return _Batch(origin, amounts, first, min(span[0] for span in spans), spans)
 
 
-def _scores(batch: _Batch, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expected and sigma, shape (series, days from batch.begin)."""
-    history = np.where(clean, batch.amounts, np.nan)
+def _scores(batch: _Batch, clean: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected and sigma of the given rows, shape (rows, days from batch.begin)."""
+    history = np.where(clean[rows], batch.amounts[rows], np.nan)
     padded = np.concatenate([np.full((len(history), HISTORY_DAYS), np.nan), history], axis=1)
     windows = np.lib.stride_tricks.sliding_window_view(padded, HISTORY_DAYS, axis=1)[:, batch.begin : history.shape[1]]
     series, days = windows.shape[0], windows.shape[1]
-    age = (np.arange(batch.begin, batch.begin + days)[None, :] - batch.first[:, None]).reshape(-1)
+    age = (np.arange(batch.begin, batch.begin + days)[None, :] - batch.first[rows][:, None]).reshape(-1)
     expected, sigma = window_stats(windows.reshape(series * days, HISTORY_DAYS), age)
     return expected.reshape(series, days), sigma.reshape(series, days)
 
@@ -296,7 +297,9 @@ def _walk(z: np.ndarray, span: tuple[int, int], begin: int, sensitivity: Sensiti
     return run
 
 
-def _detect_batch(inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direction: Direction) -> list[tuple[list[Finding], list[DayScore]]]:
+def _detect_batch(
+    inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direction: Direction, all_scores: bool
+) -> list[tuple[list[Finding], list[DayScore]]]:
     batch = _batch(inputs)
     base_clean = ~np.isnan(batch.amounts)
     for row, series in enumerate(inputs):
@@ -305,30 +308,37 @@ def _detect_batch(inputs: Sequence[SeriesInput], sensitivity: Sensitivity, direc
             base_clean[row, max(first, 0) : max(first + min((end - begin).days + 1, EXCLUDE_DAYS), 0)] = False
     sides: tuple[Side, ...] = ("increase", "decrease") if direction == "both" else (direction,)
     walks: dict[Side, list[_Run]] = {}
-    final: tuple[np.ndarray, np.ndarray] | None = None
+    shape = (len(inputs), batch.amounts.shape[1] - batch.begin)
+    expected, sigma = np.full(shape, np.nan), np.full(shape, np.nan)
     for side in sides:
         sign = 1.0 if side == "increase" else -1.0
         clean = base_clean.copy()
+        runs: list[_Run] = [_Run() for _ in inputs]
+        todo = np.arange(len(inputs))  # the rows whose history changed since the last pass
         for _ in range(PASSES):
-            expected, sigma = _scores(batch, clean)
-            z = sign * (batch.amounts[:, batch.begin :] - expected) / sigma
-            runs = [_walk(z[row], batch.spans[row], batch.begin, sensitivity) for row in range(len(inputs))]
-            excluded = base_clean.copy()
-            for row, run in enumerate(runs):
-                for start, last, *_ in run.findings:
-                    excluded[row, start : min(last + 1, start + EXCLUDE_DAYS)] = False
-                for start, last in run.suspects:
-                    excluded[row, start : last + 1] = False
-            if np.array_equal(excluded, clean):
+            expected[todo], sigma[todo] = _scores(batch, clean, todo)
+            z = sign * (batch.amounts[todo, batch.begin :] - expected[todo]) / sigma[todo]
+            changed = []
+            for position, row in enumerate(todo.tolist()):
+                runs[row] = _walk(z[position], batch.spans[row], batch.begin, sensitivity)
+                excluded = base_clean[row].copy()
+                for start, last, *_ in runs[row].findings:
+                    excluded[start : min(last + 1, start + EXCLUDE_DAYS)] = False
+                for start, last in runs[row].suspects:
+                    excluded[start : last + 1] = False
+                if not np.array_equal(excluded, clean[row]):
+                    clean[row] = excluded
+                    changed.append(row)
+            if not changed:
                 break
-            clean = excluded
+            todo = np.array(changed)
         walks[side] = runs
-        final = final or (expected, sigma)
-    assert final is not None
-    expected, sigma = final
-    results = []
+    results: list[tuple[list[Finding], list[DayScore]]] = []
     for row, series in enumerate(inputs):
         low, high = batch.spans[row]
+        if not all_scores and not any(walks[side][row].findings for side in sides):
+            results.append(([], []))
+            continue
         scores = [
             _day_score(batch.origin + timedelta(days=index), series, expected[row, index - batch.begin], sigma[row, index - batch.begin])
             for index in range(low, high + 1)

@@ -79,6 +79,7 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
     by_series: dict[tuple[str, str], list] = {}
     for anomaly in stored:
         by_series.setdefault((anomaly.series_hash, anomaly.currency), []).append(anomaly)
+    outcomes: list[tuple[monitor_logic.ScannedSeries, monitor_logic.Outcome]] = []
     for scanned in monitor_logic.scan(context.reader, scope, spec, states, start=None, end=end, quiet=monitor_logic.quiet_ranges(stored)):
         known = by_series.get((scanned.series.key, scanned.series.currency), [])
         if scanned.incomplete:
@@ -88,27 +89,9 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
             )
         for finding in scanned.findings:
             outcome = monitor_logic.upsert(monitor, known, scanned, finding, now)
-            anomaly = outcome.anomaly
-            if outcome.changed:
-                monitor_logic.explain_anomaly(context.reader, scope, spec, anomaly)
-            due = monitor_logic.notification_due(anomaly, scanned.horizon, now)
-            if due is not None:
-                kind, level = due
-                anomaly.notified_level = level
-                if kind == "anomaly.grew":
-                    anomaly.events = [*anomaly.events, {"type": "grew", "at": now.isoformat(), "impact": money_text(anomaly.impact)}]
-                if anomaly.status == "snoozed":
-                    anomaly.status, anomaly.snoozed_until = "open", None
-            saved = rows.save_anomaly(context.catalog, anomaly)
             if outcome.created:
-                known.append(saved)
-                report.anomalies_opened += 1
-            elif outcome.changed:
-                report.anomalies_updated += 1
-            if due is not None:
-                key = f"anomaly:{anomaly.id}:{'opened' if due[0] == 'anomaly.opened' else f'grew:{due[1]}'}"
-                data = monitor_logic.anomaly_notice(saved, monitor, due[0])
-                _notify(context.catalog, monitor.tenant_id, key, due[0], "anomaly", saved.id, data, monitor.channels, report)
+                known.append(outcome.anomaly)
+            outcomes.append((scanned, outcome))
         # Stored anomalies of this series that no finding continued are over.
         for anomaly in known:
             if anomaly.active and scanned.horizon and anomaly.last_date < scanned.horizon - timedelta(days=1) and not any(
@@ -116,6 +99,24 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
             ):
                 anomaly.active = False
                 rows.save_anomaly(context.catalog, anomaly)
+    monitor_logic.explain_anomalies(context.reader, scope, spec, [outcome.anomaly for _, outcome in outcomes if outcome.changed])
+    for scanned, outcome in outcomes:
+        anomaly = outcome.anomaly
+        due = monitor_logic.notification_due(anomaly, scanned.horizon, now)
+        if due is not None:
+            kind, level = due
+            anomaly.notified_level = level
+            if kind == "anomaly.grew":
+                anomaly.events = [*anomaly.events, {"type": "grew", "at": now.isoformat(), "impact": money_text(anomaly.impact)}]
+            if anomaly.status == "snoozed":
+                anomaly.status, anomaly.snoozed_until = "open", None
+        saved = rows.save_anomaly(context.catalog, anomaly)
+        report.anomalies_opened += outcome.created
+        report.anomalies_updated += outcome.changed and not outcome.created
+        if due is not None:
+            key = f"anomaly:{anomaly.id}:{'opened' if due[0] == 'anomaly.opened' else f'grew:{due[1]}'}"
+            data = monitor_logic.anomaly_notice(saved, monitor, due[0])
+            _notify(context.catalog, monitor.tenant_id, key, due[0], "anomaly", saved.id, data, monitor.channels, report)
     rows.update_owned(context.catalog, AnomalyMonitor, monitor.tenant_id, monitor.id, {"last_evaluated_at": now})
     report.monitors += 1
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from costlake.alerts.detection import HISTORY_DAYS, SENSITIVITIES, DayScore, Finding, SeriesInput, detect_many
-from costlake.alerts.root_cause import explain
+from costlake.alerts.root_cause import Subject, explain_all
 from costlake.alerts.series import Series, SourceState, daily_series, horizon_of, usage_filters
 from costlake.alerts.specs import MonitorSpec
 from costlake.catalog.models import Anomaly, AnomalyMonitor, new_id
@@ -25,7 +25,6 @@ from costlake.query.scope import Scope
 from costlake.text import money_text
 
 SCAN_DAYS = 28
-LAG_DAYS = 35
 CHART_DAYS = 14  # days before an anomaly kept for its chart
 BAND_SIGMAS = 3
 NOTIFY_RECENT = timedelta(days=3)  # an anomaly that ended longer ago than this is recorded, not announced
@@ -86,8 +85,10 @@ def scan(
 ) -> Iterator[ScannedSeries]:
     """Detect over days [start, end) of every series, end capped by what each series' sources delivered in full.
     Without a start (routine evaluations), each series is scanned over its own last SCAN_DAYS."""
-    # Routine scans read further back: a series whose sources lag behind the newest one still gets its history.
-    history_start = (start or end - timedelta(days=SCAN_DAYS + LAG_DAYS)) - timedelta(days=HISTORY_DAYS + 7)
+    # Routine scans read back from the most lagging source, so every series gets its history.
+    lagging = min((s.complete_through for s in states.values() if s.complete_through), default=end - timedelta(days=1))
+    earliest = start or min(lagging + timedelta(days=1), end) - timedelta(days=SCAN_DAYS)
+    history_start = earliest - timedelta(days=HISTORY_DAYS + 7)
     filters: list[Filter] = usage_filters(spec.filters, spec.include_non_usage)
     all_series = daily_series(reader, scope, filters=filters, split_by=spec.split_by, metric=spec.metric, start=history_start, end=end)
     inputs, horizons = [], []
@@ -97,7 +98,7 @@ def scan(
         scan_start = start or horizon - timedelta(days=SCAN_DAYS - 1)
         inputs.append(SeriesInput(entry.values, entry.first_day, scan_start, horizon, (quiet or {}).get((entry.key, entry.currency), [])))
         horizons.append((horizon, reasons))
-    results = detect_many(inputs, SENSITIVITIES[spec.sensitivity], spec.direction) if inputs else []
+    results = detect_many(inputs, SENSITIVITIES[spec.sensitivity], spec.direction, all_scores=start is not None) if inputs else []
     for entry, (horizon, reasons), (findings, scores) in zip(all_series, horizons, results):
         kept = [f for f in findings if large_enough(spec, f, entry.currency)]
         yield ScannedSeries(entry, kept, scores, horizon, reasons)
@@ -206,17 +207,18 @@ def notification_due(anomaly: Anomaly, horizon: date | None, now: datetime) -> t
     return ("anomaly.grew", level) if level > anomaly.notified_level else None
 
 
-def explain_anomaly(reader: CostReader, scope: Scope, spec: MonitorSpec, anomaly: Anomaly) -> None:
-    causes = explain(
-        reader, scope, filters=usage_filters(spec.filters, spec.include_non_usage), split_by=spec.split_by,
-        series=anomaly.series, currency=anomaly.currency, metric=spec.metric, start=anomaly.start_date,
-        last=anomaly.last_date, direction=anomaly.direction,
+def explain_anomalies(reader: CostReader, scope: Scope, spec: MonitorSpec, anomalies: Sequence[Anomaly]) -> None:
+    """Set the root causes and drivers of a monitor's anomalies (a few queries for all of them)."""
+    subjects = [Subject(a.series, a.currency, a.start_date, a.last_date, a.direction) for a in anomalies]
+    explained = explain_all(
+        reader, scope, filters=usage_filters(spec.filters, spec.include_non_usage), split_by=spec.split_by, metric=spec.metric, subjects=subjects
     )
-    anomaly.root_causes = [
-        {**cause, "delta": money_text(cause["delta"]), "share": None if cause["share"] is None else str(cause["share"])}
-        for cause in causes.causes
-    ]
-    anomaly.drivers = causes.drivers
+    for anomaly, causes in zip(anomalies, explained):
+        anomaly.root_causes = [
+            {**cause, "delta": money_text(cause["delta"]), "share": None if cause["share"] is None else str(cause["share"])}
+            for cause in causes.causes
+        ]
+        anomaly.drivers = causes.drivers
 
 
 def quiet_ranges(stored: Sequence[Anomaly]) -> dict[tuple[str, str], list[tuple[date, date]]]:

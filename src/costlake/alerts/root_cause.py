@@ -14,9 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import Field
 
 from costlake.alerts.series import SOURCE
+from costlake.alerts.specs import MAX_SPLIT
 from costlake.query.engine import CostReader
 from costlake.query.model import CostQuery, Filter
 from costlake.query.scope import Scope
@@ -27,14 +30,31 @@ TAG_MIN_COVERAGE = 0.1
 BASELINE_WEEKS = 4
 PER_DIMENSION = 3
 KEEP = 10
+CHUNK = 3  # root-cause dimensions per query
 CENT = Decimal("0.01")
 
 
-class _QuantityQuery(CostQuery):
-    """Consumed quantities per group, for the volume/rate split only. The explorer's metrics stay money; SKUs are
-    grouped so units never mix."""
+Measure = Literal["EffectiveCost", "BilledCost", "ListCost", "ContractedCost", "ConsumedQuantity"]
 
-    metric: Literal["ConsumedQuantity"] = "ConsumedQuantity"
+
+class _BreakdownQuery(CostQuery):
+    """Internal: the split dimensions plus up to CHUNK root-cause dimensions in one query, so a monitor's anomalies
+    are explained by a handful of queries whatever their number; and consumed quantities per SKU for the
+    volume/rate split (SKUs are grouped, so units never mix). The explorer's own limits stay as they are."""
+
+    group_by: list[Annotated[str, Field(min_length=1, max_length=260)]] = Field(default_factory=list, max_length=MAX_SPLIT + CHUNK)
+    metric: Measure = "EffectiveCost"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """An anomaly to explain: a series of the monitor, its currency, days and direction."""
+
+    series: dict[str, Any]
+    currency: str
+    start: date
+    last: date
+    direction: str
 
 
 @dataclass
@@ -76,35 +96,63 @@ def _deltas(daily: dict[tuple[Any, date], Decimal], days: dict[date, list[date]]
     return out
 
 
-def explain(
-    reader: CostReader,
-    scope: Scope,
-    *,
-    filters: Sequence[Filter],
-    split_by: Sequence[str],
-    series: dict[str, Any],
-    currency: str,
-    metric: str,
-    start: date,
-    last: date,
-    direction: str,
-) -> RootCauses:
-    days = baseline_days(start, last)
-    first = min(min(befores) for befores in days.values())
-    scoped = [*filters, *series_filters(series)]
-    tags = [f"tag:{key}" for key, coverage in reader.tag_coverage(scope)[:TAG_KEYS] if coverage >= TAG_MIN_COVERAGE]
-    dimensions = [d for d in (*DIMENSIONS, *tags) if d not in split_by and d != SOURCE]
-    per_dimension: dict[str, dict[tuple[Any, date], Decimal]] = {d: defaultdict(Decimal) for d in dimensions}
-    for chunk in (dimensions[i : i + 3] for i in range(0, len(dimensions), 3)):
-        query = CostQuery(metric=metric, start=first, end=last + timedelta(days=1), granularity="day", group_by=chunk, filters=scoped)
+def _breakdown(
+    reader: CostReader, scope: Scope, filters: list[Filter], split_by: Sequence[str], dimensions: Sequence[str], metric: str,
+    subjects: Sequence[Subject], first: date, last: date,
+) -> list[dict[str, dict[tuple[Any, date], Decimal]]]:
+    """Per subject, per dimension: {(value, day): amount}, from one query per CHUNK dimensions."""
+    # Select the subjects' series: an `in` per split dimension (other combinations are dropped below).
+    narrowing = []
+    for dimension in split_by:
+        values = {subject.series.get(dimension) for subject in subjects}
+        if None not in values:
+            narrowing.append(Filter(dimension=dimension, op="in", values=sorted(str(v) for v in values)))
+    index = {(tuple(subject.series.get(d) for d in split_by), subject.currency): n for n, subject in enumerate(subjects)}
+    out: list[dict[str, dict[tuple[Any, date], Decimal]]] = [{d: defaultdict(Decimal) for d in dimensions} for _ in subjects]
+    for chunk in (list(dimensions[i : i + CHUNK]) for i in range(0, len(dimensions), CHUNK)):
+        query = _BreakdownQuery(
+            metric=cast(Measure, metric), start=first, end=last + timedelta(days=1), granularity="day",
+            group_by=[*split_by, *chunk], filters=[*filters, *narrowing],
+        )
         rows, _ = reader.costs(query, scope)
+        width = len(split_by)
         for row in rows:
-            if row.currency != currency or row.period is None:
+            target = index.get((tuple(row.groups[:width]), row.currency))
+            if target is None or row.period is None or row.cost is None:
                 continue
             day = date.fromisoformat(row.period)
-            for dimension, value in zip(chunk, row.groups):
-                per_dimension[dimension][(value, day)] += row.cost
-    sign = Decimal(1) if direction == "increase" else Decimal(-1)
+            for dimension, value in zip(chunk, row.groups[width:]):
+                out[target][dimension][(value, day)] += row.cost
+    return out
+
+
+def explain_all(
+    reader: CostReader, scope: Scope, *, filters: Sequence[Filter], split_by: Sequence[str], metric: str, subjects: Sequence[Subject]
+) -> list[RootCauses]:
+    """Root causes and volume/rate drivers of each subject (a monitor's anomalies), in a few queries."""
+    if not subjects:
+        return []
+    days_of = [baseline_days(subject.start, subject.last) for subject in subjects]
+    first = min(min(min(befores) for befores in days.values()) for days in days_of)
+    last = max(subject.last for subject in subjects)
+    tags = [f"tag:{key}" for key, coverage in reader.tag_coverage(scope)[:TAG_KEYS] if coverage >= TAG_MIN_COVERAGE]
+    dimensions = [d for d in (*DIMENSIONS, *tags) if d not in split_by and d != SOURCE]
+    filters = list(filters)
+    amounts = _breakdown(reader, scope, filters, split_by, dimensions, metric, subjects, first, last)
+    quantities = (
+        _breakdown(reader, scope, filters, split_by, ["SkuId"], "ConsumedQuantity", subjects, first, last) if "SkuId" in dimensions else None
+    )
+    return [
+        _rank(subject, days, per_dimension, dimensions, quantities[n]["SkuId"] if quantities else None)
+        for n, (subject, days, per_dimension) in enumerate(zip(subjects, days_of, amounts))
+    ]
+
+
+def _rank(
+    subject: Subject, days: dict[date, list[date]], per_dimension: dict[str, dict[tuple[Any, date], Decimal]], dimensions: Sequence[str],
+    quantities: dict[tuple[Any, date], Decimal] | None,
+) -> RootCauses:
+    sign = Decimal(1) if subject.direction == "increase" else Decimal(-1)
     total = sum((actual - baseline for actual, baseline in _deltas(next(iter(per_dimension.values()), {}), days).values()), Decimal(0))
     causes: list[dict[str, Any]] = []
     sku_totals: dict[Any, tuple[Decimal, Decimal]] = {}
@@ -122,25 +170,18 @@ def explain(
             share = (delta / total * 100).quantize(Decimal("0.1")) if total else None
             causes.append({"dimension": dimension, "value": str(value), "delta": delta.quantize(CENT), "share": share, "alone": alone})
     order = {dimension: index for index, dimension in enumerate(dimensions)}
-    causes.sort(key=lambda cause: (cause.pop("alone"), -sign * cause["delta"], order[cause["dimension"]]))
-    drivers = _volume_rate(reader, scope, scoped, currency, first, last, days, sku_totals) if "SkuId" in dimensions else {}
+    causes.sort(key=lambda cause: (cause["alone"], -sign * cause["delta"], order[cause["dimension"]]))
+    for cause in causes:
+        del cause["alone"]
+    drivers = _volume_rate(days, sku_totals, quantities) if quantities else {}
     return RootCauses(causes[:KEEP], drivers)
 
 
 def _volume_rate(
-    reader: CostReader, scope: Scope, scoped: list[Filter], currency: str, first: date, last: date,
-    days: dict[date, list[date]], costs: dict[Any, tuple[Decimal, Decimal]],
+    days: dict[date, list[date]], costs: dict[Any, tuple[Decimal, Decimal]], quantities: dict[tuple[Any, date], Decimal]
 ) -> dict[str, str]:
     """Split the change into volume ((q1 - q0) x baseline unit cost), rate (the rest, per SKU) and other (SKUs
     without quantities, or new or gone SKUs). The three add up to the change, to the cent."""
-    query = _QuantityQuery(start=first, end=last + timedelta(days=1), granularity="day", group_by=["SkuId"], filters=scoped)
-    rows, _ = reader.costs(query, scope)
-    quantities: dict[tuple[Any, date], Decimal] = defaultdict(Decimal)
-    for row in rows:
-        if row.currency == currency and row.period is not None and row.cost is not None:
-            quantities[(row.groups[0], date.fromisoformat(row.period))] += row.cost
-    if not quantities:
-        return {}
     used = _deltas(quantities, days)
     volume = rate = other = Decimal(0)
     for sku, (cost_now, cost_before) in costs.items():

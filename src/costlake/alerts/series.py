@@ -67,16 +67,17 @@ def daily_series(
     )
     rows, _ = reader.costs(query, scope)
     found: dict[tuple[Any, ...], Series] = {}
+    days: dict[str, date] = {}
     width = len(split_by)
     for row in rows:
         if row.period is None or row.currency is None:
             continue
-        values = tuple(row.groups[:width])
-        entry = found.get((values, row.currency))
+        key = (*row.groups[:width], row.currency)
+        entry = found.get(key)
         if entry is None:
-            entry = found[(values, row.currency)] = Series(dict(zip(split_by, values)), row.currency)
-        day = date.fromisoformat(row.period)
-        entry.values[day] = entry.values.get(day, Decimal(0)) + row.cost
+            entry = found[key] = Series(dict(zip(split_by, row.groups[:width])), row.currency)
+        day = days.get(row.period) or days.setdefault(row.period, date.fromisoformat(row.period))
+        entry.values[day] = entry.values[day] + row.cost if day in entry.values else row.cost
         entry.sources.add(row.groups[width])
     return list(found.values())
 

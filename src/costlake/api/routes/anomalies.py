@@ -25,7 +25,7 @@ ADMIN: dict[int | str, dict[str, Any]] = {
     403: {"description": "members may read, only admins manage"}, 404: {"description": "no such tenant, monitor or anomaly"}
 }
 INPUT: dict[int | str, dict[str, Any]] = {422: {"description": "invalid body: unknown dimension, more than 2 split dimensions, a channel not in this tenant"}}
-PREVIEW_EXPLAINED = 25  # previews explain the largest findings only; each explanation is a few queries
+PREVIEW_EXPLAINED = 50  # previews explain the largest findings only
 
 
 @router.get("/anomaly-monitors", response_model=list[MonitorOut], responses={404: ADMIN[404]})
@@ -49,14 +49,17 @@ def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: Serv
     for scanned in monitor_logic.scan(services.reader, scope, body, states, start=body.start, end=body.end):
         found += [(scanned, finding) for finding in scanned.findings]
     found.sort(key=lambda item: abs(item[1].impact), reverse=True)
+    probes = [
+        Anomaly(series=scanned.series.series, currency=scanned.series.currency, start_date=finding.start, last_date=finding.last,
+                direction=finding.direction)
+        for scanned, finding in found[:PREVIEW_EXPLAINED]
+    ]
+    monitor_logic.explain_anomalies(services.reader, scope, body, probes)
     items = []
     for rank, (scanned, finding) in enumerate(found):
         view = monitor_logic.finding_view(None, scanned.series, finding, scanned.scores)
         if rank < PREVIEW_EXPLAINED:
-            probe = Anomaly(series=scanned.series.series, currency=scanned.series.currency, start_date=finding.start,
-                            last_date=finding.last, direction=finding.direction)
-            monitor_logic.explain_anomaly(services.reader, scope, body, probe)
-            view |= {"root_causes": probe.root_causes, "drivers": probe.drivers}
+            view |= {"root_causes": probes[rank].root_causes, "drivers": probes[rank].drivers}
         items.append(view)
     items.sort(key=lambda view: (view["start_date"], view["impact"]))
     months = max((body.end - body.start).days / 30.4, 1)
