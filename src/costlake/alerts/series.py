@@ -65,20 +65,23 @@ def daily_series(
     query = CostQuery(
         metric=metric, start=start, end=end, granularity="day", group_by=[*split_by, SOURCE], filters=list(filters)
     )
-    rows, _ = reader.costs(query, scope)
-    found: dict[tuple[Any, ...], Series] = {}
-    days: dict[str, date] = {}
+    table = reader.costs_table(query, scope)
+    if table is None:
+        return []
     width = len(split_by)
-    for row in rows:
-        if row.period is None or row.currency is None:
+    # Column-wise to Python values (fast), then one pass: no object per row beyond the tuple zip makes.
+    columns = [table.column(i).to_pylist() for i in range(width + 4)]  # period, groups..., source, currency, cost
+    found: dict[tuple[Any, ...], Series] = {}
+    for period, *groups, source, currency, cost in zip(*columns):
+        if period is None or currency is None or cost is None:
             continue
-        key = (*row.groups[:width], row.currency)
+        key = (*groups, currency)
         entry = found.get(key)
         if entry is None:
-            entry = found[key] = Series(dict(zip(split_by, row.groups[:width])), row.currency)
-        day = days.get(row.period) or days.setdefault(row.period, date.fromisoformat(row.period))
-        entry.values[day] = entry.values[day] + row.cost if day in entry.values else row.cost
-        entry.sources.add(row.groups[width])
+            entry = found[key] = Series(dict(zip(split_by, groups)), currency)
+        values = entry.values
+        values[period] = values[period] + cost if period in values else cost
+        entry.sources.add(source)
     return list(found.values())
 
 

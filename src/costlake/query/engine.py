@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+import pyarrow as pa
 from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
@@ -16,6 +18,8 @@ from costlake.query.scope import Scope
 from costlake.query.sql import Params, cost_query_sql, dimension_expression
 from costlake.settings import Settings
 from costlake.store import Lake
+
+Result = TypeVar("Result")
 
 # Partition values are text; without this DuckDB would guess types from the folder names.
 _SCAN = "read_parquet($files, hive_partitioning = true, hive_types = {'x_SourceId': VARCHAR, 'x_BillingMonth': VARCHAR})"
@@ -61,13 +65,16 @@ class CostReader:
             return table.file_uris()
 
     def _run(self, scope: Scope, sql: str, params: Params) -> list[tuple[Any, ...]]:
+        return self._execute(scope, sql, params, lambda result: result.fetchall(), [])
+
+    def _execute(self, scope: Scope, sql: str, params: Params, fetch: Callable[[Any], Result], empty: Result) -> Result:
         files = self.files(scope.tenant_id)
         if not files:
-            return []
+            return empty
         params.values["files"] = files
         cursor = self._connection.cursor()
         try:
-            return cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values).fetchall()
+            return fetch(cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values))
         finally:
             cursor.close()
 
@@ -89,6 +96,13 @@ class CostReader:
             for row in rows
         ]
         return result, (time.perf_counter() - started) * 1000
+
+    def costs_table(self, query: CostQuery, scope: Scope) -> pa.Table | None:
+        """What `costs` answers, as an Arrow table (period, g0.., currency, cost, other; None without data): for
+        callers that process many rows (alert evaluations), without a Python object per row."""
+        params = Params()
+        sql = cost_query_sql(query, scope.conditions(params), params)
+        return self._execute(scope, sql, params, _arrow_table, None)
 
     def dimension_values(
         self, scope: Scope, dimension: str, *, search: str | None, limit: int, offset: int
@@ -143,6 +157,11 @@ class CostReader:
             f"FROM costs WHERE {' AND '.join(scope.conditions(params))} GROUP BY ALL ORDER BY 1, 2, 3"
         )
         return [tuple(row) for row in self._run(scope, sql, params)]
+
+
+def _arrow_table(result: Any) -> pa.Table:
+    # DuckDB 2 names it to_arrow_table; 1.x fetch_arrow_table.
+    return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
 
 
 def dimension_catalog() -> list[dict[str, str]]:
