@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from costlake.alerts import budgets as budget_logic
 from costlake.alerts import monitors as monitor_logic
+from costlake.alerts.root_cause import TagKeys
 from costlake.alerts.series import SourceState, source_states, tenant_scope
 from costlake.alerts.sources import data_notices
 from costlake.catalog import Catalog
@@ -38,6 +39,7 @@ class AlertContext:
     settings: Settings
     catalog: Catalog
     reader: CostReader
+    tag_keys: TagKeys = field(default_factory=TagKeys)
 
 
 @dataclass
@@ -99,7 +101,7 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
             ):
                 anomaly.active = False
                 rows.save_anomaly(context.catalog, anomaly)
-    monitor_logic.explain_anomalies(context.reader, scope, spec, [outcome.anomaly for _, outcome in outcomes if outcome.changed])
+    monitor_logic.explain_anomalies(context.reader, scope, spec, [outcome.anomaly for _, outcome in outcomes if outcome.changed], context.tag_keys)
     for scanned, outcome in outcomes:
         anomaly = outcome.anomaly
         due = monitor_logic.notification_due(anomaly, scanned.horizon, now)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from costlake.alerts.detection import HISTORY_DAYS, SENSITIVITIES, DayScore, Finding, SeriesInput, detect_many
-from costlake.alerts.root_cause import Subject, explain_all
+from costlake.alerts.root_cause import Subject, TagKeys, explain_all
 from costlake.alerts.series import Series, SourceState, daily_series, horizon_of, usage_filters
 from costlake.alerts.specs import MonitorSpec
 from costlake.catalog.models import Anomaly, AnomalyMonitor, new_id
@@ -207,11 +207,12 @@ def notification_due(anomaly: Anomaly, horizon: date | None, now: datetime) -> t
     return ("anomaly.grew", level) if level > anomaly.notified_level else None
 
 
-def explain_anomalies(reader: CostReader, scope: Scope, spec: MonitorSpec, anomalies: Sequence[Anomaly]) -> None:
+def explain_anomalies(reader: CostReader, scope: Scope, spec: MonitorSpec, anomalies: Sequence[Anomaly], tag_keys: TagKeys) -> None:
     """Set the root causes and drivers of a monitor's anomalies (a few queries for all of them)."""
     subjects = [Subject(a.series, a.currency, a.start_date, a.last_date, a.direction) for a in anomalies]
     explained = explain_all(
-        reader, scope, filters=usage_filters(spec.filters, spec.include_non_usage), split_by=spec.split_by, metric=spec.metric, subjects=subjects
+        reader, scope, filters=usage_filters(spec.filters, spec.include_non_usage), split_by=spec.split_by, metric=spec.metric,
+        subjects=subjects, tag_keys=tag_keys,
     )
     for anomaly, causes in zip(anomalies, explained):
         anomaly.root_causes = [

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
+import pyarrow as pa
 from pydantic import Field
 
 from costlake.alerts.series import SOURCE
@@ -114,20 +115,46 @@ def _breakdown(
             metric=cast(Measure, metric), start=first, end=last + timedelta(days=1), granularity="day",
             group_by=[*split_by, *chunk], filters=[*filters, *narrowing],
         )
-        rows, _ = reader.costs(query, scope)
+        table = reader.costs_table(query, scope)
+        if table is None:
+            continue
         width = len(split_by)
-        for row in rows:
-            target = index.get((tuple(row.groups[:width]), row.currency))
-            if target is None or row.period is None or row.cost is None:
+        names = ["period", *(f"g{i}" for i in range(width + len(chunk))), "currency", "cost"]
+        table = table.select(list(range(len(names)))).rename_columns(names)
+        if narrowing and len(narrowing) == width:  # keep the subjects' own series: `in` filters select every combination
+            wanted = {f"g{i}": [str(s.series[d]) for s in subjects] for i, d in enumerate(split_by)}
+            keys = [*wanted, "currency"]
+            table = table.join(pa.table(wanted | {"currency": [s.currency for s in subjects]}), keys=keys, join_type="inner")
+        columns = [table.column(name).to_pylist() for name in names]
+        for day, *groups, currency, cost in zip(*columns):
+            target = index.get((tuple(groups[:width]), currency))
+            if target is None or day is None or cost is None:
                 continue
-            day = date.fromisoformat(row.period)
-            for dimension, value in zip(chunk, row.groups[width:]):
-                out[target][dimension][(value, day)] += row.cost
+            for dimension, value in zip(chunk, groups[width:]):
+                out[target][dimension][(value, day)] += cost
     return out
 
 
+class TagKeys:
+    """The tag keys that compete as root causes: the TAG_KEYS keys with the widest cost coverage. Coverage scans
+    every row's tags, and the widest keys hardly change from one sync to the next: a worker keeps them for a day."""
+
+    def __init__(self, keep: timedelta = timedelta(hours=24)) -> None:
+        self.keep = keep
+        self._known: dict[Scope, tuple[datetime, list[str]]] = {}
+
+    def __call__(self, reader: CostReader, scope: Scope) -> list[str]:
+        now = datetime.now(UTC)
+        known = self._known.get(scope)
+        if known is None or now - known[0] > self.keep:
+            keys = [f"tag:{key}" for key, coverage in reader.tag_coverage(scope)[:TAG_KEYS] if coverage >= TAG_MIN_COVERAGE]
+            known = self._known[scope] = (now, keys)
+        return known[1]
+
+
 def explain_all(
-    reader: CostReader, scope: Scope, *, filters: Sequence[Filter], split_by: Sequence[str], metric: str, subjects: Sequence[Subject]
+    reader: CostReader, scope: Scope, *, filters: Sequence[Filter], split_by: Sequence[str], metric: str, subjects: Sequence[Subject],
+    tag_keys: TagKeys,
 ) -> list[RootCauses]:
     """Root causes and volume/rate drivers of each subject (a monitor's anomalies), in a few queries."""
     if not subjects:
@@ -135,7 +162,7 @@ def explain_all(
     days_of = [baseline_days(subject.start, subject.last) for subject in subjects]
     first = min(min(min(befores) for befores in days.values()) for days in days_of)
     last = max(subject.last for subject in subjects)
-    tags = [f"tag:{key}" for key, coverage in reader.tag_coverage(scope)[:TAG_KEYS] if coverage >= TAG_MIN_COVERAGE]
+    tags = tag_keys(reader, scope)
     dimensions = [d for d in (*DIMENSIONS, *tags) if d not in split_by and d != SOURCE]
     filters = list(filters)
     amounts = _breakdown(reader, scope, filters, split_by, dimensions, metric, subjects, first, last)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -160,8 +161,13 @@ class CostReader:
 
 
 def _arrow_table(result: Any) -> pa.Table:
-    # DuckDB 2 names it to_arrow_table; 1.x fetch_arrow_table.
-    return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
+    # DuckDB 2 names it to_arrow_table (and warns that a cursor's result is copied once: it is, and is small);
+    # 1.x fetch_arrow_table.
+    if not hasattr(result, "to_arrow_table"):
+        return result.fetch_arrow_table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return result.to_arrow_table()
 
 
 def dimension_catalog() -> list[dict[str, str]]:

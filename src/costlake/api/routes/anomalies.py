@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from costlake.alerts import monitors as monitor_logic
 from costlake.alerts.evaluation import AlertContext, evaluate_tenant
+from costlake.alerts.root_cause import TagKeys
 from costlake.alerts.series import source_states, tenant_scope
 from costlake.alerts.specs import MonitorPreview, MonitorSpec
 from costlake.api.auth import AdminTenantDep, PrincipalDep, ServicesDep, TenantDep
@@ -54,7 +55,7 @@ def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: Serv
                 direction=finding.direction)
         for scanned, finding in found[:PREVIEW_EXPLAINED]
     ]
-    monitor_logic.explain_anomalies(services.reader, scope, body, probes)
+    monitor_logic.explain_anomalies(services.reader, scope, body, probes, TagKeys())
     items = []
     for rank, (scanned, finding) in enumerate(found):
         view = monitor_logic.finding_view(None, scanned.series, finding, scanned.scores)
