@@ -188,6 +188,7 @@ def test_slack_teams_and_webhook_channels_send_well_formed_signed_messages(api, 
     deliveries = api.get(f"/api/v1/tenants/{acme.name}/deliveries", headers=member).json()["items"]
     assert len(deliveries) == 4 and all(d["status"] == "sent" and d["attempts"] == 1 and d["last_status_code"] == 200 for d in deliveries)
     assert {"id", "channel_id", "subject", "status", "attempts", "last_status_code", "sent_at"} <= set(deliveries[0])
+    assert deliveries[0]["subject"] == "channel" and deliveries[0]["type"] == "test"
 
 
 def test_channels_cannot_target_private_addresses_unless_the_operator_allows_them(api, make_tenant, receiver) -> None:  # type: ignore[no-untyped-def]
@@ -319,4 +320,5 @@ def test_anomalies_budgets_and_sources_are_notified_once(api, alert_settings, ma
     assert crossed["data"]["budget_id"] == budget["id"] and crossed["data"]["threshold"] == {"kind": "actual", "percent": "80"}
     assert crossed["url"] == f"https://costlake.example.com/budgets/{budget['id']}"
     deliveries = api.get(f"{base}/deliveries", headers=auth(acme.member)).json()["items"]
-    assert sorted(d["subject"]["type"] for d in deliveries) == ["anomaly", "budget", "source"]
+    assert sorted(d["subject"] for d in deliveries) == ["anomaly", "budget", "source"]
+    assert {d["subject_id"] for d in deliveries if d["subject"] == "budget"} == {budget["id"]}

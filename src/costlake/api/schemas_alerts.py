@@ -182,7 +182,8 @@ class NoteBody(BaseModel):
 class DeliveryOut(BaseModel):
     id: str
     channel_id: str
-    subject: dict[str, str]
+    subject: str = Field(description="what the message is about: anomaly, budget, source (or channel, for test messages)")
+    subject_id: str
     type: str
     status: str
     attempts: int
@@ -195,7 +196,7 @@ class DeliveryOut(BaseModel):
     @classmethod
     def of(cls, delivery: AlertDelivery, subject_type: str, subject_id: str, kind: str) -> DeliveryOut:
         return cls(
-            id=delivery.id, channel_id=delivery.channel_id, subject={"type": subject_type, "id": subject_id}, type=kind,
+            id=delivery.id, channel_id=delivery.channel_id, subject=subject_type, subject_id=subject_id, type=kind,
             status=delivery.status, attempts=delivery.attempts, last_status_code=delivery.last_status_code,
             last_error=delivery.last_error, next_retry_at=delivery.next_attempt_at if delivery.status == "retrying" else None,
             sent_at=delivery.sent_at, created_at=delivery.created_at,

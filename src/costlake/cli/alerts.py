@@ -28,7 +28,7 @@ MONITOR_COLUMNS = ("name", "id", "split_by", "sensitivity", "min_daily_impact", 
 BUDGET_COLUMNS = ("name", "id", "period", "amount", "currency", "spend", "forecast", "forecast_method", "percent_used", "crossed")
 ANOMALY_COLUMNS = ("id", "series", "start_date", "last_date", "impact", "currency", "status", "top_cause")
 CHANNEL_COLUMNS = ("name", "id", "kind", "url_hint", "to", "status", "enabled", "last_error")
-DELIVERY_COLUMNS = ("id", "channel_id", "type", "subject", "status", "attempts", "last_status_code", "sent_at", "last_error")
+DELIVERY_COLUMNS = ("id", "channel_id", "type", "subject", "subject_id", "status", "attempts", "last_status_code", "sent_at", "last_error")
 
 
 def _base(tenant: str) -> str:
@@ -251,8 +251,6 @@ def deliveries(
     """Every notification sent or being sent: status, attempts, last response code."""
     with api_for(ctx) as api:
         page = api.get(f"{_base(tenant)}/deliveries", channel_id=channel, status=status, limit=limit, cursor=cursor)
-    if output is Output.table:
-        page = {**page, "items": [{**d, "subject": f"{d['subject']['type']} {d['subject']['id']}"} for d in page["items"]]}
     emit(page, output, columns=DELIVERY_COLUMNS)
 
 
