@@ -284,9 +284,10 @@ def _walk(z: np.ndarray, span: tuple[int, int], begin: int, sensitivity: Sensiti
             continue
         suspect_from = index if suspect_from is None else suspect_from
         if cusum >= sensitivity.threshold:
-            start = suspect_from
-            # The sum may have left zero a day late (a first anomalous day under the slack): date it back over
-            # the days just before that were already out by EXIT_Z.
+            # The start: the first day of the unbroken stretch of days out by EXIT_Z that ends on the alarm. The sum
+            # may have left zero earlier on noise (then the stretch is shorter) or a day late, on a first anomalous
+            # day under the slack (then the stretch is longer).
+            start = index
             while start > span[0] and start > index - BACKDATE_DAYS and z[start - 1 - begin] >= EXIT_Z:
                 start -= 1
             current, quiet_days, suspect_from = [start, index, index], 0, None
