@@ -71,7 +71,6 @@ def test_anomaly_free_seasonal_data_raises_at_most_one_false_positive_per_100_se
     found = scan_all(usage, START + timedelta(days=HISTORY_DAYS), START + timedelta(days=HISTORY_DAYS + 30 * months - 1))
     false_positives = sum(len(findings) for findings in found.values())
     series_months = len(series) * months
-    print(f"{false_positives} false positives over {series_months} series-months")
     assert false_positives <= series_months / 100, f"{false_positives} false positives over {series_months} series-months"
 
 

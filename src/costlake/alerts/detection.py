@@ -7,8 +7,8 @@ Why this shape (docs/alerts.md has the long form):
 - The noise sigma comes from same-weekday differences a week apart (their RMS without the largest eighth): free of the
   weekly pattern without estimating it, hardly touched by a trend, and widened by the baseline's own uncertainty.
 - CUSUM accumulates evidence over consecutive days: a large spike fires on its first day, a lasting shift of three
-  noise sigmas after two or three days, and the finding is dated back to the day the sum left zero. Requiring
-  evidence over days is what keeps false positives rare on noisy series.
+  noise sigmas after two to four days, and the finding is dated back to the first day of the stretch of days out
+  by one sigma that ends on the alarm. Requiring evidence over days is what keeps false positives rare.
 - Days inside a finding (its first EXCLUDE_DAYS) and sustained suspect runs are kept out of the baselines, found
   in up to PASSES passes; after EXCLUDE_DAYS a lasting change becomes the new normal and the finding ends.
 
