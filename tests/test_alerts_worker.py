@@ -3,17 +3,19 @@ days a source did not fully deliver, and data notifications (first data, failing
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select, update
 
 from alerts_data import TODAY, load, usage_until_today
 from conftest import auth
 from costlake.alerts.evaluation import AlertContext, evaluate_tenant
+from costlake.alerts.monitors import notification_due
 from costlake.catalog import alerts as rows
 from costlake.catalog import open_catalog
 from costlake.catalog import sources as source_rows
-from costlake.catalog.models import AlertNotice, AnomalyMonitor, BillingSource
+from costlake.catalog.models import AlertNotice, Anomaly, AnomalyMonitor, BillingSource
 from costlake.catalog.runs import list_runs
 from costlake.query.engine import CostReader
 from costlake.samples.daily_usage import DailyUsage, Injection, SeriesSpec
@@ -110,5 +112,42 @@ def test_data_notifications_first_data_failing_twice_and_stale_are_told_once(set
         assert failing.data["payload"]["failed_runs"] == 3 and "broken" in failing.data["title"]
         monitors = rows.list_named(catalog, AnomalyMonitor, acme.id)
         assert [m.is_default for m in monitors] == [True]
+    finally:
+        catalog.close()
+
+
+def test_an_anomaly_is_told_when_opened_then_each_time_its_impact_doubles_unless_silenced() -> None:
+    now = datetime.now(UTC)
+    anomaly = Anomaly(status="open", active=True, notified_level=-1, impact=Decimal(100), last_date=TODAY, events=[{"type": "opened", "impact": "100.00"}])
+    assert notification_due(anomaly, TODAY, now) == ("anomaly.opened", 0)
+    anomaly.notified_level = 0
+    anomaly.impact = Decimal("199.99")
+    assert notification_due(anomaly, TODAY, now) is None  # not doubled yet
+    anomaly.impact = Decimal(450)
+    assert notification_due(anomaly, TODAY, now) == ("anomaly.grew", 2)  # 4x: one message, not one per level passed
+    anomaly.notified_level = 2
+    anomaly.impact = Decimal(799)
+    assert notification_due(anomaly, TODAY, now) is None
+    anomaly.impact = Decimal(800)
+    anomaly.status, anomaly.snoozed_until = "snoozed", now + timedelta(days=1)
+    assert notification_due(anomaly, TODAY, now) is None
+    assert notification_due(anomaly, TODAY, now + timedelta(days=2)) == ("anomaly.grew", 3)  # the snooze is over
+    anomaly.status = "acknowledged"
+    assert notification_due(anomaly, TODAY, now + timedelta(days=2)) is None
+    old = Anomaly(status="open", active=False, notified_level=-1, impact=Decimal(100), last_date=TODAY - timedelta(days=10), events=[])
+    assert notification_due(old, TODAY, now) is None  # long over when first seen: recorded, not announced
+
+
+def test_evaluate_answers_409_while_another_worker_evaluates(client, settings, make_tenant) -> None:  # type: ignore[no-untyped-def]
+    acme = make_tenant("acme")
+    base, admin = f"/api/v1/tenants/{acme.name}", auth(acme.admin)
+    monitor = client.post(f"{base}/anomaly-monitors", headers=admin, json={"name": "m"}).json()
+    catalog = open_catalog(settings)
+    try:
+        assert rows.claim_evaluation(catalog, acme.id, "worker-a", timedelta(minutes=5))
+        busy = client.post(f"{base}/anomaly-monitors/{monitor['id']}/evaluate", headers=admin)
+        assert busy.status_code == 409 and "another worker" in busy.json()["detail"]
+        rows.release_evaluation(catalog, acme.id, "worker-a", None)
+        assert client.post(f"{base}/anomaly-monitors/{monitor['id']}/evaluate", headers=admin).status_code == 200
     finally:
         catalog.close()
