@@ -383,7 +383,12 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path, settings: Settin
     assert [token["revoked_at"] is None for token in demo_tokens] == [False, True]
     assert again["billed_cost_by_month"] == summary["billed_cost_by_month"]
     assert again["native_sources"] == summary["native_sources"]
-    assert set(summary["native_sources"]) == {"demo AWS CUR 2.0", "demo Azure cost details (EUR)", "demo Google Cloud billing export"}
+    assert set(summary["native_sources"]) == {"demo AWS CUR 2.0", "demo Azure cost details (EUR)", "demo Google Cloud billing export", "demo daily usage"}
+    # Alerts from the first run: a monthly budget with a forecast, the default monitor and the injected anomaly.
+    alerts = summary["alerts"]
+    assert alerts["budget"]["name"] == "demo monthly budget" and alerts["budget"]["forecast_method"] in ("weekday-profile", "run-rate")
+    assert {"series": {"ServiceName": "BigQuery", "SubAccountId": "project-0000"}} in [{"series": a["series"]} for a in alerts["anomalies"]]
+    assert again["alerts"]["budget"] == alerts["budget"] and len(again["alerts"]["anomalies"]) == len(alerts["anomalies"])
     assert all(native["status"] in ("succeeded", "warning") for native in summary["native_sources"].values())
     # re-running reuses the sources: one per export, never duplicated
     sources = ok("billing-source", "list", "--tenant", "demo")

@@ -49,7 +49,7 @@ def inbox(settings):  # type: ignore[no-untyped-def]
         port = probe.getsockname()[1]
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    settings.smtp_host, settings.smtp_port, settings.smtp_starttls = "127.0.0.1", port, False
+    settings.smtp_host, settings.smtp_port, settings.smtp_security = "127.0.0.1", port, "none"
     settings.smtp_from = "costlake@example.com"
     yield handler
     controller.stop()

@@ -52,12 +52,19 @@ class Settings(BaseSettings):
     pull_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Hosts (host or host:port) tenants may pull metrics from: Prometheus URLs, PostgreSQL DSNs."
     )
-    smtp_host: str | None = Field(default=None, description="Digests by email go through this SMTP server.")
+    # Alerts, notifications and digests (costlake.alerts, costlake.notify, costlake.digests): one SMTP server for all mail.
+    public_url: str = Field(default="http://127.0.0.1:8080", description="The console's address, for links in messages.")
+    alerts_interval: timedelta = Field(default=timedelta(hours=1), description="Every tenant's alerts are evaluated this often.")
+    notify_timeout: timedelta = Field(default=timedelta(seconds=10), description="Per notification request.")
+    allowed_webhook_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="host[:port] that channels may target although private or loopback."
+    )
+    smtp_host: str | None = None
     smtp_port: int = 587
-    smtp_from: str = "costlake@localhost"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = True
+    smtp_from: str = "costlake@localhost"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     slack_webhook_prefix: str = Field(default="https://hooks.slack.com/", description="Slack incoming-webhook URLs must start with it.")
 
     # The storage identity of the billing source a sync or check works for (never from the environment).
@@ -65,7 +72,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait", "metric_pull_interval",
-        mode="before",
+        "alerts_interval", "notify_timeout", mode="before",
     )
     @classmethod
     def _parse_duration(cls, value: object) -> object:
@@ -82,11 +89,6 @@ class Settings(BaseSettings):
     def _expand_home(cls, home: Path) -> Path:
         return home.expanduser().resolve()
 
-    @field_validator("pull_allowed_hosts", mode="before")
-    @classmethod
-    def _split_hosts(cls, value: object) -> object:
-        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-
     @field_validator("allowed_local_roots", mode="before")
     @classmethod
     def _split_roots(cls, value: object) -> object:
@@ -95,6 +97,16 @@ class Settings(BaseSettings):
             if value.lstrip().startswith("["):
                 return json.loads(value)
             return [part for part in value.split(":") if part]
+        return value
+
+    @field_validator("pull_allowed_hosts", "allowed_webhook_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        # "hooks.internal:8443,127.0.0.1:9000"; JSON lists also work.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
 
     @property

@@ -8,7 +8,10 @@ from costlake.api.auth import OPERATOR, get_principal
 from costlake.api.errors import install_error_handlers
 from costlake.api.routes import (
     allocation,
+    anomalies,
     billing_sources,
+    budgets,
+    channels,
     commitments,
     costs,
     dashboards,
@@ -25,7 +28,10 @@ from costlake.api.routes import (
 def install_api(app: FastAPI, *, operator: bool = False) -> None:
     """operator=True serves every request as the operator, without a token: only for the in-process CLI."""
     install_error_handlers(app)
-    for routes in (me, source_kinds, billing_sources, costs, commitments, tags, allocation, metrics, events, inbound_hooks, dashboards, digests):
+    for routes in (
+        me, source_kinds, billing_sources, costs, commitments, tags, allocation, metrics, events, inbound_hooks, dashboards,
+        digests, channels, budgets, anomalies,
+    ):
         app.include_router(routes.router)
     if operator:
         app.dependency_overrides[get_principal] = lambda: OPERATOR

@@ -89,9 +89,12 @@ def get_tenant(tenant_id: str, principal: PrincipalDep, services: ServicesDep) -
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def require_admin(principal: PrincipalDep, tenant: TenantDep) -> Tenant:
+def require_admin(request: Request, principal: PrincipalDep, tenant: TenantDep) -> Tenant:
     if not principal.admin:
-        raise Forbidden("billing sources are managed by the tenant's admins; this token has the member role")
+        # Name what the path manages: /api/v1/tenants/{t}/billing-sources/... -> "billing sources".
+        parts = request.url.path.split("/")
+        what = parts[5].replace("-", " ") if len(parts) > 5 else "these"
+        raise Forbidden(f"{what} are managed by the tenant's admins; this token has the member role")
     return tenant
 
 

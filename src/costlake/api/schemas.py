@@ -348,10 +348,22 @@ class MetricPullHealthOut(BaseModel):
     stale: bool
 
 
+class ChannelHealthOut(BaseModel):
+    """A notification channel (costlake.notify): failing once every attempt for 24 hours has failed."""
+
+    id: str
+    name: str
+    kind: str
+    failing: bool
+    failing_since: UtcDatetime | None
+    last_error: str | None
+
+
 class DataHealthOut(BaseModel):
     sources: list[SourceHealthOut]
     metric_pulls: list[MetricPullHealthOut] = Field(default_factory=list, description="Scheduled metric pulls (Prometheus, PostgreSQL)")
     allocation: Annotated[AllocationStateOut | None, Field(description="Allocation coverage per dimension (published rules)")] = None
+    channels: list[ChannelHealthOut] = Field(default_factory=list)
 
 
 class CommitmentOut(BaseModel):

@@ -403,3 +403,159 @@ class TagSuggestionCache(Base):
     table_version: Mapped[int] = mapped_column(Integer)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+class AlertChannel(Base):
+    """Where notifications go (costlake.notify). The URL and the signing secrets are ciphertext: write-only."""
+
+    __tablename__ = "alert_channels"
+    __table_args__ = (Index("ux_alert_channels_tenant_name", "tenant_id", "name", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # slack | teams | email | webhook
+    url: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # {"ciphertext": ...}
+    url_hint: Mapped[str | None] = mapped_column(String(300))  # scheme and host only, for people
+    recipients: Mapped[list[str]] = mapped_column(default=list)  # email
+    secret: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # webhook signing secret, encrypted
+    previous_secret: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    previous_secret_until: Mapped[datetime | None]
+    data_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_success_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_send_at: Mapped[datetime | None]  # the channel's rate limit (Slack: about one message a second)
+
+
+class Budget(Base):
+    __tablename__ = "budgets"
+    __table_args__ = (Index("ux_budgets_tenant_name", "tenant_id", "name", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    filters: Mapped[list[Any]] = mapped_column(JSON, default=list)  # explorer filters (costlake.query.model.Filter)
+    metric: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(10))  # month | quarter | year
+    amount: Mapped[Decimal] = mapped_column(DecimalText)
+    currency: Mapped[str] = mapped_column(String(10))
+    thresholds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"kind": "actual"|"forecast", "percent": 80}]
+    channels: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnomalyMonitor(Base):
+    __tablename__ = "anomaly_monitors"
+    __table_args__ = (Index("ux_anomaly_monitors_tenant_name", "tenant_id", "name", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    filters: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    split_by: Mapped[list[str]] = mapped_column(default=list)
+    metric: Mapped[str] = mapped_column(String(40))
+    sensitivity: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[str] = mapped_column(String(10))
+    min_daily_impact: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"*": "10"} or per currency
+    min_percent: Mapped[Decimal] = mapped_column(DecimalText)
+    include_non_usage: Mapped[bool] = mapped_column(Boolean, default=False)
+    channels: Mapped[list[str]] = mapped_column(default=list)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_evaluated_at: Mapped[datetime | None]
+
+
+class Anomaly(Base):
+    """One anomaly of one series of a monitor: a single record that grows while the anomaly lasts."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        Index("ux_anomalies_series_start", "monitor_id", "series_hash", "currency", "direction", "start_date", unique=True),
+        Index("ix_anomalies_tenant_start", "tenant_id", "start_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("anomaly_monitors.id", ondelete="CASCADE"), index=True)
+    series: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    series_hash: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[str] = mapped_column(String(10))
+    start_date: Mapped[date] = mapped_column(Date)
+    last_date: Mapped[date] = mapped_column(Date)
+    alarm_date: Mapped[date] = mapped_column(Date)
+    expected: Mapped[Decimal] = mapped_column(DecimalText)
+    actual: Mapped[Decimal] = mapped_column(DecimalText)
+    impact: Mapped[Decimal] = mapped_column(DecimalText)
+    peak_sigma: Mapped[Decimal] = mapped_column(DecimalText)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    data_incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | acknowledged | snoozed | resolved
+    snoozed_until: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(20))  # expected | unexpected | too-small
+    root_causes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    drivers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # volume / rate / other
+    daily: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{date, actual, expected, lower, upper}]
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    notified_level: Mapped[int] = mapped_column(Integer, default=-1)  # -1: never; k: impact crossed 2**k x the first
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertNotice(Base):
+    """Something worth telling (an anomaly opened, a budget threshold crossed, a source failing), recorded once per
+    key: the unique key is what makes evaluations idempotent across re-runs and workers."""
+
+    __tablename__ = "alert_notices"
+    __table_args__ = (Index("ux_alert_notices_tenant_key", "tenant_id", "key", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(40))  # anomaly.opened, budget.threshold_crossed, source.stale, ...
+    subject_type: Mapped[str] = mapped_column(String(20))  # anomaly | budget | source | channel
+    subject_id: Mapped[str] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertDelivery(Base):
+    """One notice sent (or being sent) to one channel, with its attempts."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        Index("ux_alert_deliveries_notice_channel", "notice_id", "channel_id", unique=True),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    notice_id: Mapped[str] = mapped_column(ForeignKey("alert_notices.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="retrying")  # sent | retrying | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertEvaluation(Base):
+    """Per tenant: who evaluates its alerts now (a lease, like sync runs) and when it last ran or was asked to."""
+
+    __tablename__ = "alert_evaluations"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    requested_at: Mapped[datetime | None]
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

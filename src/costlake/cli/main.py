@@ -8,7 +8,7 @@ import typer
 from typer._click import Context  # typer vendors click; TyperGroup.invoke receives this Context
 from typer.core import TyperGroup
 
-from costlake.cli import allocation, billing_sources, costs, dashboards, events, metrics, operator, server
+from costlake.cli import alerts, allocation, billing_sources, costs, dashboards, events, metrics, operator, server
 from costlake.cli.client import Connection
 from costlake.errors import CostlakeError
 
@@ -62,6 +62,9 @@ app.add_typer(events.webhook_app, name="webhook")
 app.add_typer(dashboards.view_app, name="view")
 app.add_typer(dashboards.dashboard_app, name="dashboard")
 app.add_typer(dashboards.digest_app, name="digest")
+app.add_typer(alerts.budget_app, name="budget")
+app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(alerts.channel_app, name="channel")
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(server.demo)

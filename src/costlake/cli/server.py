@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -92,6 +93,37 @@ def _replace_demo_token(catalog: Catalog, tenant_id: str) -> str:
     return token
 
 
+DEMO_BUDGET = "demo monthly budget"
+
+
+def _demo_alerts(api: Any, base: str, today: Any) -> dict[str, Any]:
+    """A monthly budget at 110 % of last month's USD spend, and the default monitor's evaluation."""
+    budgets = {budget["name"]: budget for budget in api.get(f"{base}/budgets")}
+    budget = budgets.get(DEMO_BUDGET)
+    if budget is None:
+        month = today.replace(day=1)
+        previous = (month - timedelta(days=1)).replace(day=1)
+        costs = api.post(f"{base}/costs/query", json={"granularity": "none", "start": previous.isoformat(), "end": month.isoformat()})
+        amount = (Decimal(costs["totals"].get("USD", "1000")) * Decimal("1.1")).quantize(Decimal(1))
+        budget = api.post(f"{base}/budgets", json={
+            "name": DEMO_BUDGET, "amount": str(amount), "currency": "USD", "period": "month",
+            "thresholds": [{"kind": "actual", "percent": 80}, {"kind": "forecast", "percent": 100}],
+        })
+    (monitor,) = [m for m in api.get(f"{base}/anomaly-monitors") if m["default"]]
+    api.post(f"{base}/anomaly-monitors/{monitor['id']}/evaluate")
+    found = api.get(f"{base}/anomalies", monitor_id=monitor["id"], status="open")["items"]
+    status = budget["status"]
+    return {
+        "budget": {"name": budget["name"], "amount": budget["amount"], **{k: status[k] for k in ("spend", "forecast", "forecast_method", "percent_used")}},
+        "monitor": monitor["name"],
+        "anomalies": [
+            {"series": a["series"], "start_date": a["start_date"], "impact": a["impact"], "currency": a["currency"],
+             "top_cause": f"{a['root_causes'][0]['dimension']}={a['root_causes'][0]['value']}" if a["root_causes"] else None}
+            for a in found
+        ],
+    }
+
+
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do everything but serving, then exit.")] = False,
     port: PortOption = 8080,
@@ -100,11 +132,13 @@ def demo(
     """Try costlake on generated data, then serve it. Safe to run again.
 
     Creates a tenant `demo` and an admin token (a re-run replaces it: only the last token printed works), writes
-    four exports under the home (a FOCUS export holding AWS,
-    Azure and Google Cloud costs, and native AWS CUR 2.0, Azure and GCP exports), each covering the same 4 months
-    up to yesterday, registers each as a billing source, syncs them, prints what was loaded, then serves the API
-    and console on http://127.0.0.1:PORT.
+    exports under the home (a FOCUS export holding AWS, Azure and Google Cloud costs; native AWS CUR 2.0, Azure and
+    GCP exports, each covering the same 4 months up to yesterday; daily usage with one anomaly), registers each as a
+    billing source, syncs them, adds a usage metric and deploy events, sets up a monthly budget and the default
+    anomaly monitor and evaluates it, prints what was loaded and found, then serves the API and console on
+    http://127.0.0.1:PORT.
     """
+    from costlake.alerts.evaluation import ensure_default_monitor
     from costlake.samples.demo import write_demo_exports
 
     settings = current_settings()
@@ -115,7 +149,8 @@ def demo(
     finally:
         catalog.close()
 
-    exports = write_demo_exports(settings.home / "demo", datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    exports = write_demo_exports(settings.home / "demo", today)
     loaded = []
     with Connection().open() as api:
         base = sources_path(tenant.id)
@@ -131,6 +166,12 @@ def demo(
             if run["status"] == "failed":
                 raise CostlakeError(f"the demo sync of {export.name!r} failed: {run['error']}")
             loaded.append((source, run))
+        catalog = open_catalog(settings)
+        try:
+            ensure_default_monitor(catalog, tenant.id)  # what the worker's after-sync hook does
+        finally:
+            catalog.close()
+        alerts = _demo_alerts(api, f"/api/v1/tenants/{tenant.id}", today)
 
         usage = _demo_usage(api, tenant.id, date.fromisoformat(exports[0].first_month + "-01"), datetime.now(UTC).date())
 
@@ -150,6 +191,7 @@ def demo(
             other["name"]: {"status": other_run["status"], "row_count": other_run["row_count"], "billed_cost_by_month": other_run["billed_cost_by_month"]}
             for other, other_run in others
         },
+        "alerts": alerts,
     }
     emit(summary, output)
     if not no_serve:

@@ -23,6 +23,7 @@ from costlake.digests.summary import Summary, completeness, summarize
 from costlake.errors import CostlakeError, InvalidInput
 from costlake.query.engine import CostReader
 from costlake.settings import Settings
+from costlake.smtp import open_smtp
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,7 @@ def _send_email(message: EmailMessage, settings: Settings) -> None:
     if not settings.smtp_host:
         raise DeliveryError("no SMTP server is set (COSTLAKE_SMTP_HOST); the operator must set one to send digests by email")
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_username and settings.smtp_password:
-                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+        with open_smtp(settings, timeout=30) as smtp:
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
         raise DeliveryError(f"the SMTP server {settings.smtp_host}:{settings.smtp_port} refused the digest: {error}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from costlake.alerts.evaluation import after_sync as alerts_after_sync
 from costlake.allocation import suggestions
 from costlake.catalog import Catalog
 from costlake.hooks.events import Event, SourceRemoved, SyncCommitted
@@ -28,7 +29,12 @@ class Handler:
     run: Callable[[Event, HookContext], None]  # raises to be retried later
 
 
+def _evaluate_alerts(event: Event, context: HookContext) -> None:
+    alerts_after_sync(context.catalog, event.tenant_id)
+
+
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
+    Handler("alerts", (SyncCommitted.kind,), _evaluate_alerts),  # costlake.alerts: evaluate the tenant's alerts
     # Detected tag key and value variants, ready for GET .../tags/suggestions (costlake.allocation).
     Handler(
         "tag-suggestions",

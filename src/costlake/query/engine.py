@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
 from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
@@ -121,6 +122,13 @@ class CostReader:
         notes = sorted({row[-1] for row in rows if row[-1] is not None})
         return CostResult(result, (time.perf_counter() - started) * 1000, notes)
 
+    def costs_table(self, query: CostQuery, scope: Scope) -> pa.Table | None:
+        """What `costs` answers, as an Arrow table (period, g0.., currency, cost, other; None without data): for
+        callers that process many rows (alert evaluations), without a Python object per row."""
+        params = Params()
+        statement = cost_query_sql(query, scope.conditions(params), params)
+        return self._run(scope, statement.sql, params, statement.ctes, arrow=True)
+
     def dimension_values(
         self,
         scope: Scope,
@@ -192,6 +200,7 @@ class CostReader:
             f"FROM costs WHERE {' AND '.join(scope.conditions(params))} GROUP BY ALL ORDER BY 1, 2, 3"
         )
         return [tuple(row) for row in self._run(scope, sql, params)]
+
 
 
 def dimension_catalog() -> list[dict[str, str]]:

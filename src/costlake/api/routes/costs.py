@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 
 from costlake.api.auth import ServicesDep, TenantDep
 from costlake.api.schemas import (
+    ChannelHealthOut,
     CostQueryResult,
     DataHealthOut,
     DimensionsOut,
@@ -18,10 +19,13 @@ from costlake.api.schemas import (
     MonthHealthOut,
     SourceHealthOut,
 )
+from costlake.catalog import alerts as alert_rows
 from costlake.catalog import sources as source_rows
+from costlake.catalog.models import AlertChannel
 from costlake.errors import InvalidInput
 from costlake.metrics.health import metric_pull_health
 from costlake.metrics.units import with_unit_costs
+from costlake.notify.deliveries import channel_failing
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
 from costlake.query.model import CostQuery, Filter, allocation_names, check_dimension
@@ -158,4 +162,11 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
         ],
         "metric_pulls": metric_pull_health(services.catalog, tenant.id, services.settings.metric_pull_interval),
         "allocation": allocation_state(services, scope),
+        "channels": [
+            ChannelHealthOut(
+                id=channel.id, name=channel.name, kind=channel.kind, failing=channel_failing(channel),
+                failing_since=channel.failing_since, last_error=channel.last_error,
+            )
+            for channel in alert_rows.list_named(services.catalog, AlertChannel, tenant.id)
+        ],
     }

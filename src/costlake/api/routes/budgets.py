@@ -1,0 +1,73 @@
+"""/api/v1/tenants/{tenant_id}/budgets: admins manage; members read, with each budget's status."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from costlake.alerts import budgets as budget_logic
+from costlake.alerts.series import tenant_scope
+from costlake.alerts.specs import BudgetPreview, BudgetSpec
+from costlake.api.auth import AdminTenantDep, ServicesDep, TenantDep
+from costlake.api.schemas_alerts import BudgetOut
+from costlake.catalog import alerts as rows
+from costlake.catalog.models import AlertChannel, Budget, utcnow
+from costlake.errors import InvalidInput
+from costlake.services import Services
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/budgets", tags=["alerts"])
+ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "members may read, only admins manage"}, 404: {"description": "no such tenant or budget"}}
+INPUT: dict[int | str, dict[str, Any]] = {422: {"description": "invalid body: unknown dimension, bad amount or currency, a channel not in this tenant"}}
+AsOf = Annotated[date | None, Query(description="the day the status is for (default: today, UTC)")]
+
+
+def check_channels(services: Services, tenant_id: str, channel_ids: list[str]) -> None:
+    known = {channel.id for channel in rows.list_named(services.catalog, AlertChannel, tenant_id)}
+    missing = [cid for cid in channel_ids if cid not in known]
+    if missing:
+        raise InvalidInput("channels", f"no channel {missing[0]!r} in this tenant; list them with GET .../channels")
+
+
+def _out(services: Services, budget: Budget, as_of: date | None) -> BudgetOut:
+    spec = budget_logic.spec_of(budget)
+    status = budget_logic.budget_status(services.reader, tenant_scope(budget.tenant_id), spec, as_of or utcnow().date())
+    return BudgetOut.of(budget, budget_logic.status_view(spec, status))
+
+
+@router.get("", response_model=list[BudgetOut], responses={404: ADMIN[404]})
+def list_budgets(tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -> list[BudgetOut]:
+    return [_out(services, budget, as_of) for budget in rows.list_named(services.catalog, Budget, tenant.id)]
+
+
+@router.post("", response_model=BudgetOut, status_code=201, responses={**ADMIN, **INPUT})
+def create_budget(body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
+    check_channels(services, tenant.id, body.channels)
+    budget = rows.insert_named(services.catalog, Budget(tenant_id=tenant.id, **budget_logic.budget_fields(body)))
+    return _out(services, budget, None)
+
+
+@router.post("/preview", responses={**ADMIN, **INPUT})
+def preview_budget(body: BudgetPreview, tenant: AdminTenantDep, services: ServicesDep) -> dict[str, Any]:
+    """Backtest: per period of start..end, the first day each threshold was (or would have been) crossed."""
+    periods = list(budget_logic.backtest(services.reader, tenant_scope(tenant.id), body, body.start, body.end))
+    return {"periods": periods, "crossings": sum(len(p["crossed"]) for p in periods)}
+
+
+@router.get("/{budget_id}", response_model=BudgetOut, responses={404: ADMIN[404]})
+def get_budget(budget_id: str, tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -> BudgetOut:
+    return _out(services, rows.get_owned(services.catalog, Budget, tenant.id, budget_id), as_of)
+
+
+@router.put("/{budget_id}", response_model=BudgetOut, responses={**ADMIN, **INPUT})
+def update_budget(budget_id: str, body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
+    check_channels(services, tenant.id, body.channels)
+    budget = rows.update_owned(services.catalog, Budget, tenant.id, budget_id, budget_logic.budget_fields(body))
+    return _out(services, budget, None)
+
+
+@router.delete("/{budget_id}", status_code=204, response_class=Response, responses=ADMIN)
+def delete_budget(budget_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
+    rows.delete_owned(services.catalog, Budget, tenant.id, budget_id)
+    return Response(status_code=204)
