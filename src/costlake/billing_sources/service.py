@@ -168,7 +168,7 @@ def create_source(
         _check_format_options(source_format, fields.get("options") or {})
         name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
         fields = {**fields, "source_uri": location.uri, "format": source_format}
-    source = BillingSource(tenant_id=tenant.id, **{**fields, "name": name})
+    source = BillingSource(tenant_id=tenant.id, uri_by_operator=caller.operator, **{**fields, "name": name})
     check_whole_source(source, {"window_months": fields.get("window_months", 2), "enabled": fields.get("enabled", True),
                                 "options": fields.get("options", {})})
     return source_rows.insert_source(catalog, source)
@@ -209,6 +209,8 @@ def update_source(
     if changes.get("credential") is not None:
         raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
     changes.pop("credential", None)
+    if "source_uri" in changes or "storage_credential" in changes:
+        changes["uri_by_operator"] = caller.operator
     if "storage_credential" in changes:
         changes["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, changes["storage_credential"])
     reading = export_settings(settings, changes.get("storage_credential", source.storage_credential))

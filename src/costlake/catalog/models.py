@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -92,6 +92,8 @@ class BillingSource(Base):
     credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     storage_credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the operator set source_uri (and storage identity): only then does a sync skip the tenant's access rules.
+    uri_by_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # True until a sync succeeds after creation or after source_uri/format changed: that sync is a backfill.
     needs_backfill: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

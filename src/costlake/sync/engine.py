@@ -31,6 +31,7 @@ from costlake.settings import Settings
 from costlake.storage import list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
+from costlake.sync.access import check_source_access, readable_files
 from costlake.sync.lease import LeaseKeeper
 from costlake.sync.plan import SyncPlan, plan_sync
 from costlake.text import money_text
@@ -79,7 +80,9 @@ def _warnings(staged: StagedWrite, scope: list[str], loaded_before: set[str]) ->
 def _with_detected_format(context: SyncContext, source: BillingSource, settings: Settings) -> BillingSource:
     """A source added as `auto` before its export existed learns its format at its first sync, and keeps it."""
     owner = format_owning(parse_uri(source.source_uri).scheme)
+    check_source_access(context.catalog, source, settings)
     files = owner.select_files(source.source_uri, settings, source.options) if owner else list_files(source.source_uri, settings)
+    files = readable_files(context.catalog, source, settings, files)
     detected = detect_format(files, settings)
     return update_source(context.catalog, source.tenant_id, source.id, {"format": detected})
 
@@ -128,7 +131,8 @@ def _read_vendor(connector: Connector, source: BillingSource, run: SyncRun, sett
 
 def _read_export(source_format: ExportFormat, context: SyncContext, source: BillingSource, run: SyncRun) -> _Read:
     settings = export_settings(context.settings, source.storage_credential)
-    files = source_format.select_files(source.source_uri, settings, source.options)
+    check_source_access(context.catalog, source, settings)
+    files = readable_files(context.catalog, source, settings, source_format.select_files(source.source_uri, settings, source.options))
     plan = _plan(source, run, settings)
     batches = source_format.read(files, settings, plan.read_range, source.options)
     if source_format.enrich is not None:
@@ -139,6 +143,7 @@ def _read_export(source_format: ExportFormat, context: SyncContext, source: Bill
 def _load_records(metadata: MetadataFormat, context: SyncContext, source: BillingSource) -> RunOutcome:
     """A metadata source stores commitments for its tenant instead of cost rows."""
     settings = export_settings(context.settings, source.storage_credential)
+    check_source_access(context.catalog, source, settings)
     records = metadata.read_records(source.source_uri, settings, source.options)
     count = replace_commitments(context.catalog, source.tenant_id, source.id, records)
     return RunOutcome(status="succeeded" if count else "warning", row_count=count,
