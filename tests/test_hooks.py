@@ -44,7 +44,7 @@ class Recorder:
 
 def _sync_one(services: Services, tenant_id: str, folder) -> BillingSource:  # type: ignore[no-untyped-def]
     source = source_rows.insert_source(
-        services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder))
+        services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder), uri_by_operator=True)
     )
     run = services.runner.start(source)
     deadline = time.monotonic() + 30

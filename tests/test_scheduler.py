@@ -21,7 +21,7 @@ NOW = current_month()
 
 def _source(services: Services, tenant_id: str, uri: str, **fields) -> BillingSource:  # type: ignore[no-untyped-def]
     return source_rows.insert_source(
-        services.catalog, BillingSource(tenant_id=tenant_id, name=uri, provider="aws", format="focus", source_uri=uri, **fields)
+        services.catalog, BillingSource(tenant_id=tenant_id, name=uri, provider="aws", format="focus", source_uri=uri, uri_by_operator=True, **fields)
     )
 
 

@@ -1,38 +1,41 @@
 """Sync runs and their leases.
 
-A run holds a lease that its worker renews; a run whose lease ran out belongs to a worker that died, and is
-marked failed so the next sync can start. The partial unique index on running runs makes "one sync per source"
+A run holds a lease that its worker renews; a run whose lease ran out (or whose process is provably gone) belongs
+to a worker that died, and costlake.sync.reaper records how it really ended, from the store, so the next sync can
+start. The partial unique index on running runs makes "one sync per source"
 hold across every process that shares the catalog.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from costlake.catalog.database import Catalog, rows_changed
 from costlake.catalog.models import BillingSource, SyncRun, utcnow
+from costlake.catalog.owners import owner_is_gone
 from costlake.errors import Conflict, InvalidInput
 
-LEASE_EXPIRED = "the worker running this sync stopped (its lease expired); the store was left as it was before the sync"
 
-
-def expire_stale_runs(catalog: Catalog) -> int:
-    """Fail every running run whose lease expired. Returns how many."""
+def stale_runs(catalog: Catalog) -> list[tuple[SyncRun, str]]:
+    """Running runs whose worker is dead, with why we know: its lease expired, or its process is provably gone."""
     now = utcnow()
     with catalog.session() as session:
-        stale = list(session.scalars(select(SyncRun).where(SyncRun.status == "running", SyncRun.lease_expires_at < now)))
-        for run in stale:
-            run.status, run.finished_at, run.error = "failed", now, LEASE_EXPIRED
-            source = session.get(BillingSource, run.source_id)
-            if source is not None:
-                source.last_status, source.last_error = "failed", LEASE_EXPIRED
-    return len(stale)
+        running = list(session.scalars(select(SyncRun).where(SyncRun.status == "running")))
+    stale = []
+    for run in running:
+        if run.lease_expires_at is not None and run.lease_expires_at < now:
+            stale.append((run, "its lease expired"))
+        elif owner_is_gone(run.lease_owner):
+            stale.append((run, f"its process {(run.lease_owner or '').split(':')[1]} on this host is gone"))
+    return stale
 
 
 def running_run(catalog: Catalog, source_id: str) -> SyncRun | None:
@@ -44,8 +47,8 @@ def running_run(catalog: Catalog, source_id: str) -> SyncRun | None:
 def start_run(
     catalog: Catalog, source: BillingSource, *, trigger: str, from_date: date | None, owner: str, lease: timedelta
 ) -> SyncRun:
-    """Claim the source for one sync, or raise Conflict naming the run that holds it."""
-    expire_stale_runs(catalog)
+    """Claim the source for one sync, or raise Conflict naming the run that holds it (reap dead runs first:
+    costlake.sync.reaper)."""
     now = utcnow()
     try:
         with catalog.session() as session:
@@ -90,29 +93,50 @@ class RunOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def as_text(self) -> str:
+        """JSON, for the Delta commit that lands the run: the store then says how a run ended (sync.reaper)."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_text(cls, text: str) -> RunOutcome:
+        return cls(**json.loads(text))
+
+
+def _record(session: Session, run: SyncRun, outcome: RunOutcome) -> SyncRun:
+    now = utcnow()
+    run.status, run.finished_at = outcome.status, now
+    run.months, run.row_count = outcome.months, outcome.row_count
+    run.billed_cost_by_month, run.files = outcome.billed_cost_by_month, outcome.files
+    run.error, run.warnings = outcome.error, outcome.warnings
+    run.lease_owner = run.lease_expires_at = None
+    source = session.get(BillingSource, run.source_id)
+    if source is not None:
+        source.last_status = outcome.status
+        source.last_synced_at = now
+        if outcome.status == "failed":
+            source.last_error = outcome.error
+        else:
+            source.last_error = "; ".join(outcome.warnings) or None
+            source.last_row_count = outcome.row_count
+            source.last_success_at = now
+            source.needs_backfill = False
+    return run
+
 
 def finish_run(catalog: Catalog, run_id: str, outcome: RunOutcome) -> SyncRun:
     """Record a run's end and mirror it on its source, in one transaction."""
-    now = utcnow()
     with catalog.session() as session:
-        run = session.get_one(SyncRun, run_id)
-        run.status, run.finished_at = outcome.status, now
-        run.months, run.row_count = outcome.months, outcome.row_count
-        run.billed_cost_by_month, run.files = outcome.billed_cost_by_month, outcome.files
-        run.error, run.warnings = outcome.error, outcome.warnings
-        run.lease_owner = run.lease_expires_at = None
-        source = session.get(BillingSource, run.source_id)
-        if source is not None:
-            source.last_status = outcome.status
-            source.last_synced_at = now
-            if outcome.status == "failed":
-                source.last_error = outcome.error
-            else:
-                source.last_error = "; ".join(outcome.warnings) or None
-                source.last_row_count = outcome.row_count
-                source.last_success_at = now
-                source.needs_backfill = False
-        return run
+        return _record(session, session.get_one(SyncRun, run_id), outcome)
+
+
+def finish_stale_run(catalog: Catalog, stale: SyncRun, outcome: RunOutcome) -> bool:
+    """Record the end of a dead worker's run, unless someone else already did (or its worker renewed it)."""
+    with catalog.session() as session:
+        run = session.get(SyncRun, stale.id, with_for_update=True)
+        if run is None or run.status != stale.status or run.lease_owner != stale.lease_owner:
+            return False
+        _record(session, run, outcome)
+        return True
 
 
 def get_run(catalog: Catalog, run_id: str) -> SyncRun | None:

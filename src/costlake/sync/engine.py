@@ -6,9 +6,6 @@ Whatever goes wrong, the store is left as it was and the run records why; a sync
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +15,7 @@ from costlake.catalog import Catalog
 from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Commitment, SyncRun
+from costlake.catalog.owners import process_owner
 from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
 from costlake.credentials import CredentialError, export_settings, resolve_credential
@@ -40,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return process_owner()
 
 
 @dataclass
@@ -179,23 +177,23 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
             staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             warnings = read.warnings + _warnings(staged, read.plan.scope, loaded_before)
+            outcome = RunOutcome(
+                status="warning" if warnings else "succeeded",
+                months=sorted(staged.months),
+                row_count=staged.row_count,
+                billed_cost_by_month=_billed_by_month(staged),
+                files=read.files,
+                warnings=warnings,
+            )
             lease.check()
             with lake_commit_lock(
                 context.catalog, source.tenant_id, context.owner, lease=settings.lease_duration, timeout=settings.lease_duration * 5
             ):
-                lease.check()
+                lease.confirm()  # under the lock the reaper also takes: either it sees our commit, or we see its verdict
                 if staged.months:
-                    context.lake.replace_months(staged, sorted(staged.months))
+                    context.lake.replace_months(staged, sorted(staged.months), run.id, outcome.as_text())
             if staged.months:
                 _tell_handlers(context, SyncCommitted(source.tenant_id, source.id, run.id, tuple(sorted(staged.months))))
-        outcome = RunOutcome(
-            status="warning" if warnings else "succeeded",
-            months=sorted(staged.months),
-            row_count=staged.row_count,
-            billed_cost_by_month=_billed_by_month(staged),
-            files=read.files,
-            warnings=warnings,
-        )
     except Exception as error:
         if staged is not None:
             context.lake.discard(staged)

@@ -8,10 +8,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
 from costlake.catalog.models import BillingSource, SyncRun
-from costlake.catalog.runs import due_sources, expire_stale_runs, start_run
+from costlake.catalog.runs import due_sources, start_run
 from costlake.errors import Conflict, InvalidInput
 from costlake.months import current_month, month_of
 from costlake.sync.engine import SyncContext, run_sync
+from costlake.sync.reaper import reap
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class SyncRunner:
             trigger = "backfill"
         else:
             trigger = "schedule" if scheduled else "manual"
+        reap(self.context)
         run = start_run(
             self.context.catalog,
             source,
@@ -53,8 +55,8 @@ class SyncRunner:
             log.error("sync crashed outside its own error handling", exc_info=future.exception())
 
     def start_due(self) -> list[SyncRun]:
-        """One scheduler pass: fail runs of dead workers, then start due sources while a worker is free."""
-        expire_stale_runs(self.context.catalog)
+        """One scheduler pass: record how dead workers' runs ended, then start due sources while a worker is free."""
+        reap(self.context)
         started = []
         for source in due_sources(self.context.catalog, self.context.settings.sync_interval):
             with self._lock:
