@@ -48,7 +48,7 @@ def _sync_one(services: Services, tenant_id: str, folder) -> BillingSource:  # t
     )
     run = services.runner.start(source)
     deadline = time.monotonic() + 30
-    while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status == "running":
+    while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
         assert time.monotonic() < deadline, "sync did not finish"
         time.sleep(0.05)
     assert list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].id == run.id

@@ -29,7 +29,7 @@ def _wait_idle(services: Services, source_ids: list[str], timeout: float = 30) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = [list_runs(services.catalog, sid, limit=5, cursor=None)[0] for sid in source_ids]
-        if all(r and r[0].status != "running" for r in runs):
+        if all(r and r[0].status not in ("queued", "running") for r in runs):
             return
         time.sleep(0.05)
     raise AssertionError("syncs did not finish")

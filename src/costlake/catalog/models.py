@@ -103,18 +103,20 @@ class BillingSource(Base):
     last_success_at: Mapped[datetime | None]
     last_row_count: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Failed runs since the last one that committed: how long the scheduler waits before retrying (catalog.runs).
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SyncRun(Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
-        # At most one running sync per source, across every process sharing the catalog.
+        # At most one queued or running sync per source, across every process sharing the catalog.
         Index(
             "ux_sync_runs_one_running",
             "source_id",
             unique=True,
-            sqlite_where=text("status = 'running'"),
-            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
         ),
         Index("ix_sync_runs_source_started", "source_id", "started_at"),
     )

@@ -23,12 +23,20 @@ from costlake.catalog.models import BillingSource, SyncRun, utcnow
 from costlake.catalog.owners import owner_is_gone
 from costlake.errors import Conflict, InvalidInput
 
+# A run is queued from the moment it is claimed until a worker thread takes it up; then it runs. Both hold the
+# source (one per source, by a partial unique index) and a lease: a queued run's is renewed by the process that
+# queued it (SyncRunner), a running run's by its LeaseKeeper.
+ACTIVE = ("queued", "running")
+# After a failed run the source is due again at once; after more, the wait doubles from this, up to the interval.
+RETRY_AFTER = timedelta(minutes=1)
+
 
 def stale_runs(catalog: Catalog) -> list[tuple[SyncRun, str]]:
-    """Running runs whose worker is dead, with why we know: its lease expired, or its process is provably gone."""
+    """Queued or running runs whose worker is dead, with why we know: its lease expired, or its process is
+    provably gone (costlake.catalog.owners)."""
     now = utcnow()
     with catalog.session() as session:
-        running = list(session.scalars(select(SyncRun).where(SyncRun.status == "running")))
+        running = list(session.scalars(select(SyncRun).where(SyncRun.status.in_(ACTIVE))))
     stale = []
     for run in running:
         if run.lease_expires_at is not None and run.lease_expires_at < now:
@@ -39,23 +47,24 @@ def stale_runs(catalog: Catalog) -> list[tuple[SyncRun, str]]:
 
 
 def running_run(catalog: Catalog, source_id: str) -> SyncRun | None:
+    """The source's queued or running run, if any."""
     with catalog.session() as session:
-        query = select(SyncRun).where(SyncRun.source_id == source_id, SyncRun.status == "running")
+        query = select(SyncRun).where(SyncRun.source_id == source_id, SyncRun.status.in_(ACTIVE))
         return session.scalars(query).first()
 
 
 def start_run(
     catalog: Catalog, source: BillingSource, *, trigger: str, from_date: date | None, owner: str, lease: timedelta
 ) -> SyncRun:
-    """Claim the source for one sync, or raise Conflict naming the run that holds it (reap dead runs first:
-    costlake.sync.reaper)."""
+    """Claim the source for one sync, as a queued run, or raise Conflict naming the run that holds it (reap dead
+    runs first: costlake.sync.reaper)."""
     now = utcnow()
     try:
         with catalog.session() as session:
             run = SyncRun(
                 source_id=source.id,
                 tenant_id=source.tenant_id,
-                status="running",
+                status="queued",
                 trigger=trigger,
                 started_at=now,
                 from_date=from_date,
@@ -64,12 +73,42 @@ def start_run(
             )
             session.add(run)
             stored = session.get_one(BillingSource, source.id)
-            stored.last_status = "running"
+            stored.last_status = "queued"
     except IntegrityError:
         holder = running_run(catalog, source.id)
         run_id = holder.id if holder else None
-        raise Conflict(f"a sync of this source is already running (run {run_id}); wait for it to finish", run_id=run_id) from None
+        state = holder.status if holder else "running"
+        raise Conflict(f"a sync of this source is already {state} (run {run_id}); wait for it to finish", run_id=run_id) from None
     return run
+
+
+def begin_run(catalog: Catalog, run_id: str, owner: str, lease: timedelta) -> bool:
+    """A worker thread takes up a queued run: it runs from now, with a fresh lease. False when it is no longer
+    ours to run (reaped meanwhile)."""
+    with catalog.session() as session:
+        result = session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.lease_owner == owner, SyncRun.status == "queued")
+            .values(status="running", lease_expires_at=utcnow() + lease)
+        )
+        if rows_changed(result) != 1:
+            return False
+        run = session.get_one(SyncRun, run_id)
+        source = session.get(BillingSource, run.source_id)
+        if source is not None:
+            source.last_status = "running"
+        return True
+
+
+def renew_queued(catalog: Catalog, owner: str, lease: timedelta) -> int:
+    """Extend the leases of every run this owner queued: the queue is alive while its process is."""
+    with catalog.session() as session:
+        result = session.execute(
+            update(SyncRun)
+            .where(SyncRun.lease_owner == owner, SyncRun.status == "queued")
+            .values(lease_expires_at=utcnow() + lease)
+        )
+        return rows_changed(result)
 
 
 def renew_lease(catalog: Catalog, run_id: str, owner: str, lease: timedelta) -> bool:
@@ -115,7 +154,9 @@ def _record(session: Session, run: SyncRun, outcome: RunOutcome) -> SyncRun:
         source.last_synced_at = now
         if outcome.status == "failed":
             source.last_error = outcome.error
+            source.failed_attempts = (source.failed_attempts or 0) + 1
         else:
+            source.failed_attempts = 0
             source.last_error = "; ".join(outcome.warnings) or None
             source.last_row_count = outcome.row_count
             source.last_success_at = now
@@ -172,9 +213,18 @@ def list_runs(catalog: Catalog, source_id: str, *, limit: int, cursor: str | Non
     return runs[:limit], next_cursor
 
 
-def due_sources(catalog: Catalog, interval: timedelta) -> list[BillingSource]:
-    """Enabled sources that never synced, or whose last run started longer than one interval ago."""
-    now = utcnow()
+def retry_delay(failures: int, interval: timedelta) -> timedelta:
+    """How long a source waits after `failures` failed runs in a row: not at all after the first (a dead worker's
+    run is retried at once), then RETRY_AFTER doubling, never longer than the sync interval."""
+    if failures <= 1:
+        return timedelta(0)
+    return min(interval, RETRY_AFTER * 2 ** min(failures - 2, 30))
+
+
+def due_sources(catalog: Catalog, interval: timedelta, now: datetime | None = None) -> list[BillingSource]:
+    """Enabled sources that never synced, whose last run started longer than one interval ago, or whose last run
+    failed and whose retry delay has passed."""
+    now = now or utcnow()
     last_started = (
         select(SyncRun.source_id, func.max(SyncRun.started_at).label("started_at")).group_by(SyncRun.source_id).subquery()
     )
@@ -185,9 +235,12 @@ def due_sources(catalog: Catalog, interval: timedelta) -> list[BillingSource]:
     )
     with catalog.session() as session:
         rows = session.execute(query).all()
-    # Compared in Python: the column comes back naive on SQLite and aware on PostgreSQL through the subquery.
-    return [
-        source
-        for source, started_at in rows
-        if started_at is None or now - started_at.replace(tzinfo=UTC) >= interval
-    ]
+    due = []
+    for source, started_at in rows:
+        # Compared in Python: the column comes back naive on SQLite and aware on PostgreSQL through the subquery.
+        if started_at is None or now - started_at.replace(tzinfo=UTC) >= interval:
+            due.append(source)
+        elif source.last_status == "failed" and source.last_synced_at is not None:
+            if now - source.last_synced_at >= retry_delay(source.failed_attempts, interval):
+                due.append(source)
+    return due

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
 from costlake.catalog.models import BillingSource, SyncRun
-from costlake.catalog.runs import due_sources, start_run
+from costlake.catalog.runs import begin_run, due_sources, get_run, renew_queued, start_run
 from costlake.errors import Conflict, InvalidInput
 from costlake.months import current_month, month_of
 from costlake.sync.engine import SyncContext, run_sync
@@ -24,9 +24,28 @@ class SyncRunner:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sync")
         self._active = 0
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        # Queued runs keep their lease while this process lives; each takes a fresh one when it starts.
+        self._queue_keeper = threading.Thread(target=self._keep_queue, name="sync-queue-lease", daemon=True)
+        self._queue_keeper.start()
+
+    def _keep_queue(self) -> None:
+        lease = self.context.settings.lease_duration
+        while not self._stop.wait(lease.total_seconds() / 3):
+            try:
+                renew_queued(self.context.catalog, self.context.owner, lease)
+            except Exception:
+                log.exception("could not renew the leases of queued syncs; retrying")
+
+    def _run(self, source: BillingSource, run: SyncRun) -> SyncRun:
+        if not begin_run(self.context.catalog, run.id, self.context.owner, self.context.settings.lease_duration):
+            log.warning("queued sync %s was reaped before it started; skipping it", run.id)
+            return get_run(self.context.catalog, run.id) or run
+        return run_sync(self.context, source, run)
 
     def start(self, source: BillingSource, *, from_date: date | None = None, scheduled: bool = False) -> SyncRun:
-        """Claim the source and queue its sync; raises Conflict when a sync of it is already running."""
+        """Claim the source and queue its sync (status `queued` until a worker thread takes it up); raises Conflict
+        when a sync of it is already queued or running."""
         if from_date is not None and month_of(from_date) > current_month():
             raise InvalidInput("from", f"from {from_date.isoformat()} is in the future; give a date in a past or the current month")
         if from_date is not None or source.needs_backfill:
@@ -44,7 +63,7 @@ class SyncRunner:
         )
         with self._lock:
             self._active += 1
-        future: Future[SyncRun] = self._pool.submit(run_sync, self.context, source, run)
+        future: Future[SyncRun] = self._pool.submit(self._run, source, run)
         future.add_done_callback(self._done)
         return run
 
@@ -70,3 +89,5 @@ class SyncRunner:
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait)
+        self._stop.set()
+        self._queue_keeper.join()

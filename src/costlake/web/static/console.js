@@ -213,7 +213,7 @@ const Costlake = (() => {
   }
 
   function statusBadge(status) {
-    const labels = { succeeded: "Succeeded", warning: "Warning", failed: "Failed", running: "Running" };
+    const labels = { succeeded: "Succeeded", warning: "Warning", failed: "Failed", queued: "Queued", running: "Running" };
     const label = status ? labels[status] || status : "Never synced";
     return el("span", { class: `badge badge-${status || "none"}`, text: label });
   }
