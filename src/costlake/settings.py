@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     allowed_local_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     lease_duration: timedelta = Field(default=timedelta(minutes=2), description="How long a sync lease lives without a heartbeat.")
     scheduler_tick: timedelta = Field(default=timedelta(seconds=15))
+    max_field_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest text value a sync stores; a bigger one fails the run (1 MiB)."
+    )
     secret_key: SecretStr | None = Field(default=None, description="Encrypts stored secrets; default: <home>/secret.key.")
     # Vendor API hosts. Only the operator sets them (tests point them at local fakes); tenants never can.
     anthropic_base_url: str = "https://api.anthropic.com"

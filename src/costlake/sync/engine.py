@@ -31,6 +31,7 @@ from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
 from costlake.sync.access import check_source_access, readable_files
 from costlake.sync.lease import LeaseKeeper
+from costlake.sync.limits import limit_field_sizes
 from costlake.sync.plan import SyncPlan, plan_sync
 from costlake.text import money_text
 
@@ -174,7 +175,8 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
             else:
                 assert isinstance(kind, ExportFormat)
                 read = _read_export(kind, context, source, run)
-            staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(read.batches))
+            batches = limit_field_sizes(read.batches, settings.max_field_bytes)
+            staged = context.lake.stage(source.tenant_id, source.id, run.id, prefetch(batches))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             warnings = read.warnings + _warnings(staged, read.plan.scope, loaded_before)
             outcome = RunOutcome(
