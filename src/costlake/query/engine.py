@@ -11,6 +11,7 @@ from typing import Any
 from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
+from costlake.query.cache import ResultCache, TenantGate, cached, freeze
 from costlake.query.model import DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params, cost_query_sql, dimension_expression
@@ -39,8 +40,8 @@ class CostReader:
         self._connection.execute("SET parquet_metadata_cache = true")
         self._tables: dict[str, DeltaTable] = {}
         self._lock = threading.Lock()
-        # Tag coverage scans every row's tag map (seconds on 10M rows) and only changes with a new table version.
-        self._coverage: dict[tuple[Scope, int], list[tuple[str, float]]] = {}
+        self._cache = ResultCache(settings.query_cache_entries)
+        self._gate = TenantGate(settings.query_concurrency, settings.query_wait)
 
     def version(self, tenant_id: str) -> int | None:
         with self._lock:
@@ -49,27 +50,37 @@ class CostReader:
 
     def files(self, tenant_id: str) -> list[str]:
         """The table's current files; the log is re-read incrementally, so a new sync shows at once."""
+        return self._current(tenant_id)[1]
+
+    def _current(self, tenant_id: str) -> tuple[int | None, list[str]]:
+        """The table's current version and files, read together."""
         with self._lock:
             table = self._tables.get(tenant_id)
             if table is None:
                 table = self._lake.open_table(tenant_id)
                 if table is None:
-                    return []
+                    return None, []
                 self._tables[tenant_id] = table
             else:
                 table.update_incremental()
-            return table.file_uris()
+            return table.version(), table.file_uris()
 
     def _run(self, scope: Scope, sql: str, params: Params) -> list[tuple[Any, ...]]:
-        files = self.files(scope.tenant_id)
+        """Run a query over the scope's table, or answer it from the cache for the table's current version."""
+        version, files = self._current(scope.tenant_id)
         if not files:
             return []
+        key = (scope, sql, freeze(params.values))
         params.values["files"] = files
-        cursor = self._connection.cursor()
-        try:
-            return cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values).fetchall()
-        finally:
-            cursor.close()
+
+        def compute() -> list[tuple[Any, ...]]:
+            cursor = self._connection.cursor()
+            try:
+                return cursor.execute(f"WITH costs AS (SELECT * FROM {_SCAN}) {sql}", params.values).fetchall()
+            finally:
+                cursor.close()
+
+        return cached(self._cache, self._gate, scope.tenant_id, version, key, compute)
 
     def costs(self, query: CostQuery, scope: Scope) -> tuple[list[CostRow], float]:
         """Rows per period, group and currency; and how long the engine took, in milliseconds."""
@@ -101,7 +112,7 @@ class CostReader:
             where.append(f"contains(lower(CAST({expression} AS VARCHAR)), {params.bind(search.lower())})")
         sql = (
             f"SELECT value, list(currency ORDER BY currency), list(cost ORDER BY currency) FROM ("
-            f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
+            f"SELECT {expression} AS value, BillingCurrency AS currency, coalesce(sum(EffectiveCost), 0) AS cost FROM costs "
             f"WHERE {' AND '.join(where)} GROUP BY ALL) GROUP BY value "
             f"ORDER BY sum(abs(cost)) DESC, value LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}"
         )
@@ -111,24 +122,14 @@ class CostReader:
         ]
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
-        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it."""
-        self.files(scope.tenant_id)  # brings the cached table to its latest version
-        version = self.version(scope.tenant_id)
-        cached = self._coverage.get((scope, version)) if version is not None else None
-        if cached is None:
-            cached = self._compute_tag_coverage(scope)
-            if version is not None:
-                self._coverage = {key: value for key, value in self._coverage.items() if key[0] != scope}
-                self._coverage[(scope, version)] = cached
-        return cached
-
-    def _compute_tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
+        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it. It scans every
+        row's tag map (seconds on 10M rows), so the answer kept per table version (_run) matters most here."""
         params = Params()
         where = " AND ".join(scope.conditions(params))
         sql = (
             "SELECT key, coverage FROM ("
-            f"SELECT unnest(map_keys(Tags)) AS key, sum(abs(EffectiveCost)) AS tagged FROM costs WHERE {where} GROUP BY key"
-            f") CROSS JOIN (SELECT sum(abs(EffectiveCost)) AS total FROM costs WHERE {where}) "
+            f"SELECT unnest(map_keys(Tags)) AS key, coalesce(sum(abs(EffectiveCost)), 0) AS tagged FROM costs WHERE {where} GROUP BY key"
+            f") CROSS JOIN (SELECT coalesce(sum(abs(EffectiveCost)), 0) AS total FROM costs WHERE {where}) "
             ", LATERAL (SELECT CASE WHEN total = 0 THEN 0 ELSE CAST(tagged / total AS DOUBLE) END AS coverage) "
             "ORDER BY coverage DESC, key"
         )

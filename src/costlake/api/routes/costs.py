@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from costlake.api.auth import ServicesDep, TenantDep
+from costlake.api.responses import BUSY, CHANGE, TENANT
 from costlake.api.schemas import (
     CostQueryResult,
     DataHealthOut,
@@ -26,7 +27,7 @@ from costlake.query.model import CostQuery, Filter, check_dimension
 from costlake.query.scope import Scope
 from costlake.text import money_text
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["costs"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["costs"], responses={**TENANT, **BUSY})
 
 
 def get_scope(tenant: TenantDep) -> Scope:
@@ -50,7 +51,7 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
     ]
 
 
-@router.post("/costs/query", response_model=CostQueryResult)
+@router.post("/costs/query", response_model=CostQueryResult, responses=CHANGE)
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     names = _source_names(services, tenant)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
