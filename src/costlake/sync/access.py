@@ -34,9 +34,9 @@ def check_source_access(catalog: Catalog, source: BillingSource, settings: Setti
     check_uri_access(location, operator=False, allowed_prefixes=tenant.allowed_uri_prefixes, settings=settings)
 
 
-def readable_files(catalog: Catalog, source: BillingSource, settings: Settings, files: list[StoredFile]) -> list[StoredFile]:
-    """The files a sync may open, local ones by their resolved path; raises Forbidden naming the rule otherwise."""
-    check_source_access(catalog, source, settings)
+def readable_files(source: BillingSource, settings: Settings, files: list[StoredFile]) -> list[StoredFile]:
+    """The files (listed after check_source_access) a sync may open, local ones by their resolved path; raises
+    Forbidden naming the rule otherwise."""
     if source.uri_by_operator or parse_uri(source.source_uri).scheme != "file":
         return files
     check_files_stay_local([file.uri for file in files], settings)

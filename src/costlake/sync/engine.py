@@ -81,7 +81,7 @@ def _with_detected_format(context: SyncContext, source: BillingSource, settings:
     owner = format_owning(parse_uri(source.source_uri).scheme)
     check_source_access(context.catalog, source, settings)
     files = owner.select_files(source.source_uri, settings, source.options) if owner else list_files(source.source_uri, settings)
-    files = readable_files(context.catalog, source, settings, files)
+    files = readable_files(source, settings, files)
     detected = detect_format(files, settings)
     return update_source(context.catalog, source.tenant_id, source.id, {"format": detected})
 
@@ -131,7 +131,7 @@ def _read_vendor(connector: Connector, source: BillingSource, run: SyncRun, sett
 def _read_export(source_format: ExportFormat, context: SyncContext, source: BillingSource, run: SyncRun) -> _Read:
     settings = export_settings(context.settings, source.storage_credential)
     check_source_access(context.catalog, source, settings)
-    files = readable_files(context.catalog, source, settings, source_format.select_files(source.source_uri, settings, source.options))
+    files = readable_files(source, settings, source_format.select_files(source.source_uri, settings, source.options))
     plan = _plan(source, run, settings)
     batches = source_format.read(files, settings, plan.read_range, source.options)
     if source_format.enrich is not None:

@@ -6,6 +6,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 
 from costlake.catalog.models import BillingSource, SyncRun
 from costlake.catalog.runs import begin_run, due_sources, get_run, renew_queued, start_run
@@ -52,15 +53,14 @@ class SyncRunner:
             trigger = "backfill"
         else:
             trigger = "schedule" if scheduled else "manual"
-        reap(self.context)
-        run = start_run(
-            self.context.catalog,
-            source,
-            trigger=trigger,
-            from_date=from_date,
-            owner=self.context.owner,
-            lease=self.context.settings.lease_duration,
-        )
+        claim = partial(start_run, self.context.catalog, source, trigger=trigger, from_date=from_date,
+                        owner=self.context.owner, lease=self.context.settings.lease_duration)
+        try:
+            run = claim()
+        except Conflict:
+            if not reap(self.context):
+                raise
+            run = claim()  # the holder was a dead worker's run, now recorded as it ended
         with self._lock:
             self._active += 1
         future: Future[SyncRun] = self._pool.submit(self._run, source, run)
