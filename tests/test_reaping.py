@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 from conftest import sync_and_wait
 from costlake.app import create_app
 from costlake.months import add_months, current_month
+from costlake.samples.generator import generate_focus_export
 from focus_files import focus_row, write_csv
 from lake_reader import billed_by_month
 
@@ -107,9 +109,7 @@ def test_a_run_killed_right_after_its_commit_is_recorded_succeeded_with_its_coun
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 def test_a_run_killed_while_staging_is_failed_and_its_staged_files_are_deleted(home, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     env, export, tenant_id, source_id = home
-    from costlake.samples.generator import generate_focus_export
-
-    generate_focus_export(export / "big", end_month=__import__("datetime").date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=400_000)
+    generate_focus_export(export / "big", end_month=date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=400_000)
     lake = settings.home / "lake" / tenant_id
     files_before = set(lake.rglob("*.parquet"))
     _killed_when([*COSTLAKE, "billing-source", "sync", "--tenant", "acme", source_id, "--wait"], env,

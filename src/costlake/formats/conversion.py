@@ -137,9 +137,13 @@ def _csv_problem(file: StoredFile, full: str, head: bytes) -> str | None:
         return (f"a line is longer than DuckDB's 2 MB line limit{where}: usually a quote that never closes, so the "
                 "lines after it run together; fix the quoting (a quoted value ends with a quote, quotes inside it are doubled)")
     if "quote" in full.lower():
-        return (f"broken quoting{where}: a value opens a double quote that never closes, or has a stray quote inside; in "
-                'CSV a quoted value ends with a quote, and a quote inside it is written twice ("")')
+        return _broken_quoting(where)
     return None
+
+
+def _broken_quoting(where: str = "") -> str:
+    return (f"broken quoting{where}: a value opens a double quote that never closes, or has a stray quote inside; in "
+            'CSV a quoted value ends with a quote, and a quote inside it is written twice ("")')
 
 
 def explain(
@@ -184,7 +188,7 @@ def stream_file(
     try:
         header = describe(connection, file, encoding)
         if _one_unsplit_column(file, header):
-            raise ConversionError(f"{file.uri}: {_csv_problem(file, 'quote', b'')}; the header could not be split into columns")
+            raise ConversionError(f"{file.uri}: {_broken_quoting()}; the header could not be split into columns")
         reader = connection.sql(build_query(header)).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
             yield batch.cast(schema.CONVERTED_SCHEMA) if batch.schema != schema.CONVERTED_SCHEMA else batch
