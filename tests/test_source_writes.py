@@ -119,3 +119,31 @@ def test_every_stored_state_reads_back_through_the_response_model(client, settin
         catalog.close()
     listed = client.get(base(acme.id), headers=headers)
     assert listed.status_code == 200, (body, listed.text)
+
+
+def test_the_migration_repairs_a_source_an_earlier_write_left_with_options_null(settings, make_tenant):  # type: ignore[no-untyped-def]
+    """Catalogs written before the fix may hold `options` JSON null; upgrading gives them back `{}`."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from costlake.catalog.database import MIGRATIONS_DIR
+
+    acme = make_tenant("acme")
+    catalog = open_catalog(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        with catalog.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+        with catalog.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO billing_sources (id, tenant_id, name, provider, format, source_uri, window_months, options, enabled, "
+                "needs_backfill, created_at, updated_at) VALUES ('s1', :tenant, 'broken', 'aws', 'auto', '/x', 2, 'null', true, true, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"tenant": acme.id})
+        catalog.migrate()
+        (stored,) = source_rows.list_sources(catalog, acme.id)
+        assert stored.options == {} and SourceOut.of(stored).options == {}
+    finally:
+        catalog.close()
