@@ -90,3 +90,23 @@ def test_broken_quoting_says_so(operator_client, acme, tmp_path):  # type: ignor
     run = _sync(operator_client, folder, format="focus")
     assert run["status"] == "failed", run
     assert "broken quoting" in run["error"] and "quotes.csv" in run["error"], run["error"]
+
+
+def test_an_unclosed_quote_late_in_a_file_fails_instead_of_losing_the_rows_after_it(operator_client, acme, tmp_path, settings):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    rows = "".join(_row("1", f"svc{n}") for n in range(300))
+    (folder / "late.csv").write_text(HEADER + rows + _row("1", '"never closed') + rows)
+    run = _sync(operator_client, folder, format="focus")
+    assert run["status"] == "failed", run  # lenient reading alone stored 301 of the 601 rows and said nothing
+    assert "broken quoting" in run["error"] and "late.csv" in run["error"], run["error"]
+    assert billed_by_month(settings, acme.id) == {}
+
+
+def test_a_value_with_a_line_break_is_named_as_such_not_as_broken_quoting(operator_client, acme, tmp_path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "notes.csv").write_text(HEADER + _row("1", '"Compute\nEngine, EU"') + _row("2", "ok"))
+    run = _sync(operator_client, folder, format="focus")
+    assert run["status"] == "failed", run
+    assert "spans several lines" in run["error"] and "broken quoting" not in run["error"], run["error"]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from costlake import schema
 from costlake.duckdb_io import sql_identifier, sql_string
@@ -136,6 +137,9 @@ def _csv_problem(file: StoredFile, full: str, head: bytes) -> str | None:
     if "Maximum line size" in full:
         return (f"a line is longer than DuckDB's 2 MB line limit{where}: usually a quote that never closes, so the "
                 "lines after it run together; fix the quoting (a quoted value ends with a quote, quotes inside it are doubled)")
+    if "quoted new lines" in full:
+        return (f"a quoted value spans several lines{where}; costlake's CSV reader (which pads short rows) reads each "
+                "value on one line: remove the line breaks inside values, or export the file as Parquet")
     if "quote" in full.lower():
         return _broken_quoting(where)
     return None
@@ -168,6 +172,32 @@ def explain(
     return ConversionError(f"{file.uri}: {message}")
 
 
+def _string_arrays(column: pa.Array) -> Iterator[pa.Array]:
+    if pa.types.is_map(column.type):
+        yield from _string_arrays(column.items)
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        yield column
+
+
+def _check_swallowed_lines(file: StoredFile, batch: pa.RecordBatch, width: int) -> None:
+    """A CSV value spanning lines that each look like a row of the file: a quote that never closed took them in.
+
+    The lenient reader real exports need (mixed line ends, short rows) does not fail on an unclosed quote; it reads
+    everything after it as one value, and those rows would be lost without a word.
+    """
+    if width < 3:
+        return
+    for name, column in zip(batch.schema.names, batch.columns):
+        for values in _string_arrays(column):
+            multiline = values.filter(pc.fill_null(pc.match_substring(values, "\n"), False))
+            for value in multiline.to_pylist():
+                if sum(line.count(",") >= width - 1 for line in value.splitlines()[1:]) >= 1:
+                    raise ConversionError(
+                        f"{file.uri}: {_broken_quoting()}; a value of column {name} runs over lines that look like rows "
+                        "of the file, so a quote before them never closed and those rows would be lost"
+                    )
+
+
 def _one_unsplit_column(file: StoredFile, header: Header) -> bool:
     """DuckDB found a single column whose name holds commas: it could not split the CSV (typically a quote that
     never closes in the first lines, which defeats its dialect detection)."""
@@ -191,6 +221,8 @@ def stream_file(
             raise ConversionError(f"{file.uri}: {_broken_quoting()}; the header could not be split into columns")
         reader = connection.sql(build_query(header)).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
+            if is_csv(file):
+                _check_swallowed_lines(file, batch, len(header))
             yield batch.cast(schema.CONVERTED_SCHEMA) if batch.schema != schema.CONVERTED_SCHEMA else batch
     except duckdb.Error as error:
         raise explain(connection, file, header, error, settings) from None
