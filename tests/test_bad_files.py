@@ -110,3 +110,13 @@ def test_a_value_with_a_line_break_is_named_as_such_not_as_broken_quoting(operat
     run = _sync(operator_client, folder, format="focus")
     assert run["status"] == "failed", run
     assert "spans several lines" in run["error"] and "broken quoting" not in run["error"], run["error"]
+
+
+def test_a_bad_value_past_the_first_batch_still_names_the_file_and_column(operator_client, acme, tmp_path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    rows = "".join(_row("1", "ok") for _ in range(300_000))  # more than one Arrow batch (256k rows)
+    (folder / "long.csv").write_text(HEADER + rows + _row("$1.00", "bad"))
+    run = _sync(operator_client, folder, format="focus")
+    assert run["status"] == "failed", run
+    assert "long.csv" in run["error"] and "column BilledCost" in run["error"] and "unexpected" not in run["error"], run["error"]

@@ -137,7 +137,7 @@ def _csv_problem(file: StoredFile, full: str, head: bytes) -> str | None:
     if "Maximum line size" in full:
         return (f"a line is longer than DuckDB's 2 MB line limit{where}: usually a quote that never closes, so the "
                 "lines after it run together; fix the quoting (a quoted value ends with a quote, quotes inside it are doubled)")
-    if "quoted new lines" in full:
+    if "quoted new lines" in full or "Parallel CSV Reader" in full:
         return (f"a quoted value spans several lines{where}; costlake's CSV reader (which pads short rows) reads each "
                 "value on one line: remove the line breaks inside values, or export the file as Parquet")
     if "quote" in full.lower():
@@ -151,7 +151,7 @@ def _broken_quoting(where: str = "") -> str:
 
 
 def explain(
-    connection: duckdb.DuckDBPyConnection, file: StoredFile, header: Header, error: duckdb.Error, settings: Settings | None = None
+    connection: duckdb.DuckDBPyConnection, file: StoredFile, header: Header, error: Exception, settings: Settings | None = None
 ) -> ConversionError:
     full = str(error)
     message = re.sub(r"^[A-Za-z ]+ Error: ", "", full.split("\n")[0])
@@ -224,5 +224,6 @@ def stream_file(
             if is_csv(file):
                 _check_swallowed_lines(file, batch, len(header))
             yield batch.cast(schema.CONVERTED_SCHEMA) if batch.schema != schema.CONVERTED_SCHEMA else batch
-    except duckdb.Error as error:
+    except (duckdb.Error, OSError) as error:
+        # An error past the first batch reaches us through the Arrow stream, as an OSError carrying DuckDB's message.
         raise explain(connection, file, header, error, settings) from None
