@@ -21,7 +21,7 @@ import pytest
 
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import BillingSource
-from costlake.catalog.runs import RunOutcome, due_sources, finish_run, list_runs, retry_delay, start_run
+from costlake.catalog.runs import RunOutcome, due_sources, finish_run, list_runs, start_run
 from costlake.months import current_month
 from costlake.samples.generator import generate_focus_export
 from costlake.services import Services
@@ -86,12 +86,46 @@ def test_a_first_sync_killed_3s_in_is_retried_at_the_next_tick_without_waiting_f
     assert runs[0].row_count == 400_000
 
 
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+def test_after_a_kill_a_manual_sync_from_the_same_host_is_accepted_at_once(settings, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from conftest import sync_and_wait
+    from costlake.app import create_app
+
+    monkeypatch.setenv("COSTLAKE_LEASE_DURATION", "2m")
+    env = {**os.environ, "COSTLAKE_HOME": str(settings.home)}
+    for name in ("COSTLAKE_URL", "COSTLAKE_TOKEN"):
+        env.pop(name, None)
+    export = tmp_path / "export"
+    generate_focus_export(export, end_month=date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=400_000)
+    _costlake("tenant", "create", "acme", env=env)
+    source = _costlake("billing-source", "add", "--tenant", "acme", "--provider", "aws", "--source-uri", str(export), env=env)
+    lake = settings.home / "lake"
+    worker = subprocess.Popen([*COSTLAKE, "billing-source", "sync", "--tenant", "acme", source["id"], "--wait"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(lake.rglob("*.parquet")):  # killed while it stages
+        assert worker.poll() is None and time.monotonic() < deadline, "the sync ended before the kill point"
+        time.sleep(0.02)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+
+    with TestClient(create_app(type(settings)(), operator=True)) as client:
+        started = time.monotonic()
+        run = sync_and_wait(client, "acme", source["id"])  # 202, not 409 for the dead run's 2-minute lease
+        assert time.monotonic() - started < 90
+    assert run["status"] == "succeeded" and run["row_count"] == 400_000, run
+
+
 def test_failed_sources_are_due_again_at_once_then_with_backoff(settings, make_tenant, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from costlake.catalog.runs import retry_delay
+
     acme = make_tenant("acme")
     services = Services.open(settings)
     try:
         source = source_rows.insert_source(services.catalog, BillingSource(
-            tenant_id=acme.id, name="s", provider="aws", format="focus", source_uri=str(tmp_path), uri_by_operator=True))
+            tenant_id=acme.id, name="s", provider="aws", format="focus", source_uri=str(tmp_path)))
         interval = timedelta(hours=6)
 
         def fail_once() -> None:
@@ -119,6 +153,7 @@ def test_failed_sources_are_due_again_at_once_then_with_backoff(settings, make_t
 def test_queued_runs_show_as_queued_and_never_lose_their_lease_in_the_queue(settings, make_tenant, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COSTLAKE_LEASE_DURATION", "1s")
     settings = type(settings)()
+    settings.allowed_local_roots = [tmp_path]
     acme = make_tenant("acme")
     generate_focus_export(tmp_path / "big", end_month=date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=150_000)
     services = Services.open(settings)
@@ -126,7 +161,7 @@ def test_queued_runs_show_as_queued_and_never_lose_their_lease_in_the_queue(sett
     try:
         sources = [
             source_rows.insert_source(services.catalog, BillingSource(
-                tenant_id=acme.id, name=f"s{n}", provider="aws", format="focus", source_uri=str(tmp_path / "big"), uri_by_operator=True))
+                tenant_id=acme.id, name=f"s{n}", provider="aws", format="focus", source_uri=str(tmp_path / "big")))
             for n in range(3)
         ]
         started = [runner.start(source) for source in sources]
