@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -134,9 +135,20 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the export and costlake home, and print their folder")
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="costlake-load-bench-", dir=args.workdir))
     export, home = run_dir / "export", run_dir / "home"
+    try:
+        return measure_all(args, run_dir, export, home)
+    finally:
+        if args.keep:
+            print(f"kept: {run_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def measure_all(args: argparse.Namespace, run_dir: Path, export: Path, home: Path) -> int:
     end_month = datetime.now(UTC).date().replace(day=1)
     steps: dict[str, Step] = {"generate": measure_generate(export, args.rows, end_month)}
     if steps["generate"].error:
