@@ -114,7 +114,7 @@ def wait_for_run(client: TestClient, tenant: str, source_id: str, run_id: str, t
         response = client.get(f"/api/v1/tenants/{tenant}/billing-sources/{source_id}/syncs/{run_id}", headers=headers)
         assert response.status_code == 200, response.text
         run = response.json()
-        if run["status"] != "running":
+        if run["status"] not in ("queued", "running"):
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} still running after {timeout}s")

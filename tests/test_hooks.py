@@ -44,11 +44,11 @@ class Recorder:
 
 def _sync_one(services: Services, tenant_id: str, folder) -> BillingSource:  # type: ignore[no-untyped-def]
     source = source_rows.insert_source(
-        services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder))
+        services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder), uri_by_operator=True)
     )
     run = services.runner.start(source)
     deadline = time.monotonic() + 30
-    while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status == "running":
+    while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
         assert time.monotonic() < deadline, "sync did not finish"
         time.sleep(0.05)
     assert list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].id == run.id

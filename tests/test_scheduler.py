@@ -21,7 +21,7 @@ NOW = current_month()
 
 def _source(services: Services, tenant_id: str, uri: str, **fields) -> BillingSource:  # type: ignore[no-untyped-def]
     return source_rows.insert_source(
-        services.catalog, BillingSource(tenant_id=tenant_id, name=uri, provider="aws", format="focus", source_uri=uri, **fields)
+        services.catalog, BillingSource(tenant_id=tenant_id, name=uri, provider="aws", format="focus", source_uri=uri, uri_by_operator=True, **fields)
     )
 
 
@@ -29,7 +29,7 @@ def _wait_idle(services: Services, source_ids: list[str], timeout: float = 30) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = [list_runs(services.catalog, sid, limit=5, cursor=None)[0] for sid in source_ids]
-        if all(r and r[0].status != "running" for r in runs):
+        if all(r and r[0].status not in ("queued", "running") for r in runs):
             return
         time.sleep(0.05)
     raise AssertionError("syncs did not finish")

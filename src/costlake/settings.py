@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     lease_duration: timedelta = Field(default=timedelta(minutes=2), description="How long a sync lease lives without a heartbeat.")
     scheduler_tick: timedelta = Field(default=timedelta(seconds=15))
     log_format: Literal["text", "json"] = Field(default="text", description="serve/worker logs: text lines or JSON objects.")
+    max_field_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest text value a sync stores; a bigger one fails the run (1 MiB)."
+    )
+    query_concurrency: int = Field(default=2, ge=1, le=64, description="Cost queries of one tenant that run at once.")
+    query_wait: timedelta = Field(default=timedelta(seconds=30), description="How long a query waits for its turn, then 503.")
+    query_cache_entries: int = Field(default=256, ge=0, description="Answers kept per tenant, for its current table version.")
     secret_key: SecretStr | None = Field(default=None, description="Encrypts stored secrets; default: <home>/secret.key.")
     # Vendor API hosts. Only the operator sets them (tests point them at local fakes); tenants never can.
     anthropic_base_url: str = "https://api.anthropic.com"
@@ -72,7 +78,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "sync_interval", "lake_retention", "lease_duration", "scheduler_tick", "vendor_timeout", "vendor_max_wait", "metric_pull_interval",
-        "alerts_interval", "notify_timeout", mode="before",
+        "alerts_interval", "notify_timeout", "query_wait", mode="before",
     )
     @classmethod
     def _parse_duration(cls, value: object) -> object:

@@ -109,7 +109,7 @@ def source_states(reader: CostReader, scope: Scope, sources: Sequence[BillingSou
         end = latest.get(source.id)
         through = (end - timedelta(microseconds=1)).date() - timedelta(days=1) if end else None
         reason = None
-        if source.last_status == "running":
+        if source.last_status in ("queued", "running"):
             reason = f"source {source.name!r} is syncing"
         elif source.last_status == "failed":
             reason = f"the last sync of source {source.name!r} failed"

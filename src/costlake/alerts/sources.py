@@ -23,7 +23,7 @@ def _failed_streak(catalog: Catalog, source: BillingSource) -> list[Any]:
     runs, _ = list_runs(catalog, source.id, limit=10, cursor=None)
     streak = []
     for run in runs:
-        if run.status == "running":
+        if run.status in ("queued", "running"):
             continue
         if run.status != "failed":
             break

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from costlake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from costlake.query.cache import Busy
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -28,6 +31,18 @@ def install_error_handlers(app: FastAPI) -> None:
         # FastAPI's default echoes the submitted value ("input"): a request body may carry a secret.
         detail = [{key: value for key, value in item.items() if key not in ("input", "ctx")} for item in error.errors()]
         return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, error: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        # A body that is not text (FastAPI's 400) is malformed input like any other: the same 422 as invalid JSON.
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":
+            detail = [{"loc": ["body"], "msg": "the request body is not UTF-8 JSON; send a JSON object", "type": "json_invalid"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(InvalidInput)
     async def invalid(_: Request, error: InvalidInput) -> JSONResponse:

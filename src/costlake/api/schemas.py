@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
 
 from costlake.api.schemas_allocation import AllocationStateOut
 from costlake.catalog.models import BillingSource, SyncRun
@@ -36,8 +36,11 @@ Provider = Annotated[str, AfterValidator(_known_provider)]
 Format = Annotated[str, AfterValidator(_known_format)]
 Options = Annotated[dict[str, Annotated[str, Field(max_length=1000)]], Field(max_length=50)]
 WindowMonths = Annotated[int, Field(ge=1, le=36)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Uri = Annotated[str, Field(min_length=1, max_length=4000)]
+# No NUL character in stored text: PostgreSQL refuses it, so it is a 422 here rather than a database error.
+_NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
+Uri = Annotated[str, Field(min_length=1, max_length=4000, pattern=_NO_NUL)]
+Region = Annotated[str, Field(max_length=100, pattern=_NO_NUL)]
 SecretText = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 
@@ -89,7 +92,7 @@ class SourceCreate(BaseModel):
     source_uri: Uri | None = Field(default=None, description="Export location; vendor API sources take none")
     format: Format | None = Field(default=None, description="Default: auto for exports, api for vendors")
     name: Name | None = None
-    region: str | None = None
+    region: Region | None = None
     window_months: WindowMonths = 2
     enabled: bool = True
     options: Options = Field(default_factory=dict, description="Format or vendor settings, e.g. {\"site\": \"us5\"}")
@@ -100,20 +103,34 @@ class SourceCreate(BaseModel):
     )
 
 
+# The default of an update field that cannot be null: never validated, and left out of model_fields_set.
+NOT_SENT: Any = None
+
+
 class SourceUpdate(BaseModel):
+    """Only the fields sent change. A field that every source has cannot be null: leave it out to keep it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    provider: Provider | None = None
-    source_uri: Uri | None = None
-    format: Format | None = None
-    name: Name | None = None
-    region: str | None = None
-    window_months: WindowMonths | None = None
-    enabled: bool | None = None
-    options: Options | None = None
+    # Not Optional: the OpenAPI says these are never null; the default only marks "not sent".
+    provider: Provider = NOT_SENT
+    source_uri: Uri = NOT_SENT
+    format: Format = NOT_SENT
+    name: Name = NOT_SENT
+    region: Region | None = None
+    window_months: WindowMonths = NOT_SENT
+    enabled: bool = NOT_SENT
+    options: Options = NOT_SENT
     credential: Credential | None = None
     storage_credential: StorageCredential | None = Field(default=None, description="null removes it")
     validate_uri: bool = Field(default=True, alias="validate")
+
+    @field_validator("provider", "source_uri", "format", "name", "window_months", "enabled", "options", mode="before")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
+        return value
 
 
 class SourceOut(BaseModel):

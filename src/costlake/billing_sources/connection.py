@@ -6,11 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from costlake.billing_sources.access import (
-    check_files_stay_local,
-    check_uri_access,
-    parse_source_uri,
-)
 from costlake.catalog.models import Tenant
 from costlake.credentials import resolve_credential
 from costlake.errors import InvalidInput
@@ -18,6 +13,11 @@ from costlake.formats.registry import format_owning
 from costlake.formats.vendors import Connector, VendorError
 from costlake.settings import Settings
 from costlake.storage import Location, StorageError, StoredFile, list_files
+from costlake.storage.access import (
+    check_files_stay_local,
+    check_uri_access,
+    parse_source_uri,
+)
 
 
 def check_export(

@@ -101,6 +101,33 @@ def _check_format_options(source_format: str, options: dict[str, str]) -> None:
     kind_of("", source_format).validate_options(options)
 
 
+# Every source has these; the API's response model (and every reader of the catalog) relies on it.
+_REQUIRED = ("name", "provider", "format", "source_uri", "window_months", "enabled", "options")
+
+
+def _refuse_nulls(fields: dict[str, Any]) -> None:
+    for name in _REQUIRED:
+        if name in fields and fields[name] is None:
+            raise InvalidInput(name, f"{name} cannot be null; leave it out to keep the current value")
+
+
+def check_whole_source(source: BillingSource, changes: dict[str, Any]) -> None:
+    """The source as it will be stored, all of it, before anything commits: a write must never leave a source that
+    cannot be read back (one such row made a tenant's whole source list unreadable)."""
+    merged = {name: changes.get(name, getattr(source, name)) for name in _REQUIRED}
+    _refuse_nulls(merged)
+    options = merged["options"]
+    if not isinstance(options, dict) or not all(isinstance(key, str) and isinstance(value, str) for key, value in options.items()):
+        raise InvalidInput("options", 'options is an object of text values, e.g. {"dataset": "amortized"}')
+    if isinstance(merged["window_months"], bool) or not isinstance(merged["window_months"], int) or merged["window_months"] < 1:
+        raise InvalidInput("window_months", "window_months is a whole number of months, at least 1")
+    connector = VENDORS.get(merged["provider"])
+    if connector is not None:
+        connector.validate_options(options)
+    else:
+        _check_format_options(merged["format"], options)
+
+
 def _stored_storage_credential(
     catalog: Catalog, settings: Settings, tenant: Tenant, caller: Caller, spec: dict[str, Any] | None
 ) -> dict[str, str] | None:
@@ -177,7 +204,9 @@ def create_source(
         options, notices = _check_files(fields.get("format") or AUTO, source_format, files, reading, fields.get("options") or {})
         name = fields.get("name") or _unique_name(catalog, tenant.id, default_name(fields["provider"], location))
         fields = {**fields, "source_uri": location.uri, "format": source_format, "options": options}
-    source = BillingSource(tenant_id=tenant.id, **{**fields, "name": name})
+    source = BillingSource(tenant_id=tenant.id, uri_by_operator=caller.operator, **{**fields, "name": name})
+    check_whole_source(source, {"window_months": fields.get("window_months", 2), "enabled": fields.get("enabled", True),
+                                "options": fields.get("options", {})})
     return Added(source_rows.insert_source(catalog, source), notices)
 
 
@@ -191,12 +220,12 @@ def update_source(
     *,
     validate: bool,
 ) -> BillingSource:
-    """Only what changed is checked; a new credential replaces the old in place (no re-sync, no data gap)."""
+    """What changed is checked against the store or vendor, then the whole resulting source; a new credential
+    replaces the old in place (no re-sync, no data gap)."""
     source = source_rows.get_source(catalog, tenant.id, source_id)
+    _refuse_nulls(changes)
     if "provider" in changes and changes.pop("provider") != source.provider:
         raise InvalidInput("provider", "provider cannot change; add a new billing source for the other provider")
-    if changes.get("name") is None:
-        changes.pop("name", None)
     connector = VENDORS.get(source.provider)
     if connector is not None:
         merged = {"source_uri": source.source_uri, "format": source.format, **changes}
@@ -211,10 +240,13 @@ def update_source(
             if credential is None:
                 raise CredentialError(f"this {connector.provider} source has no credential; update it with one")
             check_vendor(connector, settings, options, credential, probe=validate)
+        check_whole_source(source, changes)
         return source_rows.update_source(catalog, tenant.id, source_id, changes)
     if changes.get("credential") is not None:
         raise InvalidInput("credential", "a credential is for vendor API sources; object-store exports use storage_credential")
     changes.pop("credential", None)
+    if "source_uri" in changes or "storage_credential" in changes:
+        changes["uri_by_operator"] = caller.operator
     if "storage_credential" in changes:
         changes["storage_credential"] = _stored_storage_credential(catalog, settings, tenant, caller, changes["storage_credential"])
     reading = export_settings(settings, changes.get("storage_credential", source.storage_credential))
@@ -237,6 +269,7 @@ def update_source(
     if "format" in changes and changes["format"] != AUTO:
         _check_provider(source.provider, changes["format"])
         check_format(files, reading, changes["format"])
+    check_whole_source(source, changes)
     return source_rows.update_source(catalog, tenant.id, source_id, changes)
 
 

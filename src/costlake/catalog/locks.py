@@ -17,21 +17,26 @@ from sqlalchemy.exc import IntegrityError
 
 from costlake.catalog.database import Catalog, rows_changed
 from costlake.catalog.models import LakeLock, utcnow
+from costlake.catalog.owners import owner_is_gone
 
 
 def _try_acquire(catalog: Catalog, tenant_id: str, owner: str, lease: timedelta) -> bool:
     now = utcnow()
     with catalog.session() as session:
-        if session.get(LakeLock, tenant_id) is None:
+        current = session.get(LakeLock, tenant_id)
+        if current is None:
             try:
                 with session.begin_nested():
                     session.add(LakeLock(tenant_id=tenant_id))
             except IntegrityError:
                 pass  # another worker created it first; fall through to the conditional update
+        free = or_(LakeLock.owner.is_(None), LakeLock.expires_at < now)
+        if current is not None and current.owner is not None and owner_is_gone(current.owner):
+            free = or_(free, LakeLock.owner == current.owner)  # its holder died on this host: no need to wait
         result = session.execute(
             update(LakeLock)
             .where(LakeLock.tenant_id == tenant_id)
-            .where(or_(LakeLock.owner.is_(None), LakeLock.expires_at < now))
+            .where(free)
             .values(owner=owner, expires_at=now + lease)
         )
         return rows_changed(result) == 1

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -92,6 +92,8 @@ class BillingSource(Base):
     credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     storage_credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the operator set source_uri (and storage identity): only then does a sync skip the tenant's access rules.
+    uri_by_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # True until a sync succeeds after creation or after source_uri/format changed: that sync is a backfill.
     needs_backfill: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -101,18 +103,20 @@ class BillingSource(Base):
     last_success_at: Mapped[datetime | None]
     last_row_count: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Failed runs since the last one that committed: how long the scheduler waits before retrying (catalog.runs).
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SyncRun(Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
-        # At most one running sync per source, across every process sharing the catalog.
+        # At most one queued or running sync per source, across every process sharing the catalog.
         Index(
             "ux_sync_runs_one_running",
             "source_id",
             unique=True,
-            sqlite_where=text("status = 'running'"),
-            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
         ),
         Index("ix_sync_runs_source_started", "source_id", "started_at"),
     )

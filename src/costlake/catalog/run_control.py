@@ -25,7 +25,7 @@ def request_cancel(catalog: Catalog, run: SyncRun) -> SyncRun:
     with catalog.session() as session:
         changed = session.execute(
             update(SyncRun)
-            .where(SyncRun.id == run.id, SyncRun.status == "running")
+            .where(SyncRun.id == run.id, SyncRun.status.in_(("queued", "running")))
             .values(cancel_requested_at=utcnow())
         )
         current = session.get_one(SyncRun, run.id)

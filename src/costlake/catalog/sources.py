@@ -3,6 +3,7 @@ costlake.billing_sources.service; this module only stores it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from costlake.catalog.database import Catalog
 from costlake.catalog.models import BillingSource, utcnow
-from costlake.errors import InvalidInput, NotFound
+from costlake.errors import Conflict, CostlakeError, InvalidInput, NotFound
 
 
 def list_sources(catalog: Catalog, tenant_id: str) -> list[BillingSource]:
@@ -42,16 +43,28 @@ def storage_claim_elsewhere(catalog: Catalog, tenant_id: str, claim: str) -> boo
         return any(stored and stored.get("claim") == claim for stored in session.scalars(query))
 
 
-def _name_taken(name: str) -> InvalidInput:
-    return InvalidInput("name", f"a billing source named {name!r} already exists in this tenant; choose another name")
+_NOT_NULL = re.compile(r'NOT NULL constraint failed: \w+\.(\w+)|null value in column "(\w+)"')
+
+
+def _cause(error: IntegrityError, name: str) -> CostlakeError:
+    """What an integrity error really means (SQLite and PostgreSQL word them differently)."""
+    message = str(error.orig)
+    if (missing := _NOT_NULL.search(message)) is not None:
+        field = missing[1] or missing[2]
+        return InvalidInput(field, f"{field} cannot be null; leave it out to keep the current value")
+    if "ux_billing_sources_tenant_name" in message or "billing_sources.tenant_id, billing_sources.name" in message:
+        return InvalidInput("name", f"a billing source named {name!r} already exists in this tenant; choose another name")
+    if "foreign key" in message.lower():
+        return NotFound("the tenant of this billing source no longer exists")
+    return Conflict(f"the catalog refused this change ({message.splitlines()[0]}); reload the source and try again")
 
 
 def insert_source(catalog: Catalog, source: BillingSource) -> BillingSource:
     try:
         with catalog.session() as session:
             session.add(source)
-    except IntegrityError:
-        raise _name_taken(source.name) from None
+    except IntegrityError as error:
+        raise _cause(error, source.name) from None
     return source
 
 
@@ -63,8 +76,8 @@ def update_source(catalog: Catalog, tenant_id: str, source_id: str, changes: dic
             for field, value in changes.items():
                 setattr(source, field, value)
             source.updated_at = utcnow()
-    except IntegrityError:
-        raise _name_taken(changes.get("name", "")) from None
+    except IntegrityError as error:
+        raise _cause(error, changes.get("name", "")) from None
     return source
 
 

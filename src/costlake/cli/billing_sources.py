@@ -298,7 +298,7 @@ def cancel(
         path = source_path(api, tenant, source_id)
         if run_id is None:
             latest = api.get(f"{path}/syncs", limit=1)["items"]
-            if not latest or latest[0]["status"] != "running":
+            if not latest or latest[0]["status"] not in ("queued", "running"):
                 raise CostlakeError(f"no sync of {source_id!r} is running; nothing to cancel")
             run_id = latest[0]["id"]
         run = api.post(f"{path}/syncs/{run_id}/cancel")

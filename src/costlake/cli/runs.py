@@ -37,7 +37,7 @@ def wait_for_run(api: ApiClient, path: str, run: dict[str, Any], label: str) -> 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
         task = progress.add_task(f"Syncing {label}", total=None)
-        while run["status"] == "running":
+        while run["status"] in ("queued", "running"):
             time.sleep(POLL_SECONDS)
             run = api.get(f"{path}/syncs/{run['id']}")
             progress.update(task, description=f"Syncing {label}: {describe(run)}")

@@ -156,10 +156,14 @@ def demo(
         base = sources_path(tenant.id)
         existing = {source["name"]: source for source in api.get(base)}
         for export in exports:
-            source = existing.get(export.name) or api.post(
-                base,
-                json={"name": export.name, "provider": export.provider, "format": export.format, "source_uri": export.source_uri},
-            )
+            source = existing.get(export.name)
+            if source is None:
+                source = api.post(
+                    base,
+                    json={"name": export.name, "provider": export.provider, "format": export.format, "source_uri": export.source_uri},
+                )
+            else:  # naming the URI again, as the operator, marks a source from an older home as the operator's own
+                source = api.put(f"{base}/{source['id']}", json={"source_uri": export.source_uri})
             path = f"{base}/{source['id']}"
             # Reload every month the export holds, so a re-run shows (and replaces) all of them.
             run = wait_for_run(api, path, api.post(f"{path}/sync", json={"from": f"{export.first_month}-01"}), export.name)

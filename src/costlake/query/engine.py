@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
 from costlake.query.allocated import AllocationPlan, Grouping
+from costlake.query.cache import ResultCache, TenantGate, cached, freeze
 from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params, cost_query_sql, dimension_expression, range_conditions
@@ -49,8 +50,8 @@ class CostReader:
         self._connection.execute("SET parquet_metadata_cache = true")
         self._tables: dict[str, DeltaTable] = {}
         self._lock = threading.Lock()
-        # Tag coverage scans every row's tag map (seconds on 10M rows) and only changes with a new table version.
-        self._coverage: dict[tuple[Scope, int], list[tuple[str, float]]] = {}
+        self._cache = ResultCache(settings.query_cache_entries)
+        self._gate = TenantGate(settings.query_concurrency, settings.query_wait)
 
     def version(self, tenant_id: str) -> int | None:
         with self._lock:
@@ -59,34 +60,45 @@ class CostReader:
 
     def files(self, tenant_id: str) -> list[str]:
         """The table's current files; the log is re-read incrementally, so a new sync shows at once."""
+        return self._current(tenant_id)[1]
+
+    def _current(self, tenant_id: str) -> tuple[int | None, list[str]]:
+        """The table's current version and files, read together."""
         with self._lock:
             table = self._tables.get(tenant_id)
             if table is None:
                 table = self._lake.open_table(tenant_id)
                 if table is None:
-                    return []
+                    return None, []
                 self._tables[tenant_id] = table
             else:
                 table.update_incremental()
-            return table.file_uris()
+            return table.version(), table.file_uris()
 
     def _run(
         self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, *, tables: dict[str, Any] | None = None, arrow: bool = False
     ) -> Any:
-        files = self.files(scope.tenant_id)
+        """Run a query over the scope's table, or answer it from the cache for the table's current version. Answers
+        that read registered Arrow `tables` are never kept: their content is not part of the key."""
+        version, files = self._current(scope.tenant_id)
         if not files:
             return None if arrow else []
+        key = (scope, sql, tuple(ctes or ()), arrow, freeze(params.values))
         params.values["files"] = files
-        cursor = self._connection.cursor()
-        try:
-            for name, table in (tables or {}).items():
-                cursor.register(name, table)
-            prefix = ", ".join([f"costs AS (SELECT * FROM {_SCAN})", *(ctes or [])])
-            if arrow:
-                return cursor.sql(f"WITH {prefix} {sql}", params=params.values).to_arrow_table()
-            return cursor.execute(f"WITH {prefix} {sql}", params.values).fetchall()
-        finally:
-            cursor.close()
+
+        def compute() -> Any:
+            cursor = self._connection.cursor()
+            try:
+                for name, table in (tables or {}).items():
+                    cursor.register(name, table)
+                prefix = ", ".join([f"costs AS (SELECT * FROM {_SCAN})", *(ctes or [])])
+                if arrow:
+                    return cursor.sql(f"WITH {prefix} {sql}", params=params.values).to_arrow_table()
+                return cursor.execute(f"WITH {prefix} {sql}", params.values).fetchall()
+            finally:
+                cursor.close()
+
+        return cached(self._cache, self._gate, scope.tenant_id, None if tables else version, key, compute)
 
     def select(
         self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, tables: dict[str, Any] | None = None
@@ -151,7 +163,7 @@ class CostReader:
         else:
             expression = dimension_expression(dimension, params)
             values = (
-                f"SELECT {expression} AS value, BillingCurrency AS currency, sum(EffectiveCost) AS cost FROM costs "
+                f"SELECT {expression} AS value, BillingCurrency AS currency, coalesce(sum(EffectiveCost), 0) AS cost FROM costs "
                 f"WHERE {' AND '.join(conditions)} GROUP BY ALL"
             )
         where = ["value IS NOT NULL"]
@@ -168,24 +180,14 @@ class CostReader:
         ]
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
-        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it."""
-        self.files(scope.tenant_id)  # brings the cached table to its latest version
-        version = self.version(scope.tenant_id)
-        cached = self._coverage.get((scope, version)) if version is not None else None
-        if cached is None:
-            cached = self._compute_tag_coverage(scope)
-            if version is not None:
-                self._coverage = {key: value for key, value in self._coverage.items() if key[0] != scope}
-                self._coverage[(scope, version)] = cached
-        return cached
-
-    def _compute_tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
+        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it. It scans every
+        row's tag map (seconds on 10M rows), so the answer kept per table version (_run) matters most here."""
         params = Params()
         where = " AND ".join(scope.conditions(params))
         sql = (
             "SELECT key, coverage FROM ("
-            f"SELECT unnest(map_keys(Tags)) AS key, sum(abs(EffectiveCost)) AS tagged FROM costs WHERE {where} GROUP BY key"
-            f") CROSS JOIN (SELECT sum(abs(EffectiveCost)) AS total FROM costs WHERE {where}) "
+            f"SELECT unnest(map_keys(Tags)) AS key, coalesce(sum(abs(EffectiveCost)), 0) AS tagged FROM costs WHERE {where} GROUP BY key"
+            f") CROSS JOIN (SELECT coalesce(sum(abs(EffectiveCost)), 0) AS total FROM costs WHERE {where}) "
             ", LATERAL (SELECT CASE WHEN total = 0 THEN 0 ELSE CAST(tagged / total AS DOUBLE) END AS coverage) "
             "ORDER BY coverage DESC, key"
         )

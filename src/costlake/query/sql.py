@@ -101,7 +101,7 @@ def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params
         where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
         base = (
             f"SELECT {period_expression(query)} AS period, {', '.join([*groups, ''])}"
-            f"BillingCurrency AS currency, sum({query.metric}) AS cost "
+            f"BillingCurrency AS currency, coalesce(sum({query.metric}), 0) AS cost "
             f"FROM costs WHERE {' AND '.join(where)} GROUP BY ALL"
         )
     sql = _top(query, base, names, params)

@@ -12,19 +12,19 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction
 
 from costlake import schema
 from costlake.settings import Settings
-from costlake.storage import StorageError, delta_storage_options, join_uri, open_output, remove_tree
+from costlake.storage import StorageError, delta_storage_options, join_uri, list_files, open_output, remove_tree
 
 ROWS_PER_FILE = 2_000_000
 ROW_GROUP_ROWS = 256 * 1024
@@ -37,6 +37,9 @@ STATISTICS_COLUMNS = [
     "BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
     "ProviderName", "ServiceName", "SubAccountId", "RegionId", "ChargeCategory", "BillingCurrency",
 ]
+# Commit metadata naming the sync run a commit lands, and its outcome.
+RUN_ID_KEY = "costlake.runId"
+RUN_OUTCOME_KEY = "costlake.runOutcome"
 # Checkpoint the log every few commits so readers replay a short log; vacuum keeps files for time travel.
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
 
@@ -194,18 +197,47 @@ class Lake:
             except StorageError:
                 pass  # vacuum removes it later
 
-    def replace_months(self, staged: StagedWrite, months: list[str]) -> int:
+    def replace_months(self, staged: StagedWrite, months: list[str], run_id: str, outcome: str) -> int:
         """One commit: drop the source's rows for `months` and add the staged files. Returns the new version.
 
-        The caller holds the tenant's commit lock.
+        The commit carries the run's id and outcome (`outcome`: text the caller can read back), so that whether a
+        run landed, and with what, can be read from the table itself (`committed_run`). The caller holds the
+        tenant's commit lock.
         """
         table = self.ensure_table(staged.tenant_id)
         filters = [(schema.SOURCE_ID, "=", staged.source_id), (schema.BILLING_MONTH, "in", months)]
         actions: list[AddAction | RemoveAction] = [*staged.actions]
         table.create_write_transaction(
-            actions, "overwrite", schema.TABLE_SCHEMA, schema.PARTITION_COLUMNS, filters
+            actions, "overwrite", schema.TABLE_SCHEMA, schema.PARTITION_COLUMNS, filters,
+            commit_properties=CommitProperties(custom_metadata={RUN_ID_KEY: run_id, RUN_OUTCOME_KEY: outcome}),
         )
         return table.version()
+
+    def committed_run(self, tenant_id: str, run_id: str, since: datetime) -> str | None:
+        """The outcome text of the commit that landed `run_id`, or None if no commit since `since` carries it."""
+        table = self.open_table(tenant_id)
+        if table is None:
+            return None
+        cutoff = since.timestamp() * 1000 - 60_000  # clocks of two hosts may differ a little
+        for limit in (50, None):
+            commits = table.history(limit)
+            for commit in commits:
+                if commit.get(RUN_ID_KEY) == run_id:
+                    return str(commit.get(RUN_OUTCOME_KEY) or "")
+            if not commits or commits[-1].get("timestamp", 0) < cutoff or (limit and len(commits) < limit):
+                return None
+        return None
+
+    def discard_run(self, tenant_id: str, source_id: str, run_id: str) -> int:
+        """Delete the files a run staged and never committed (its worker died). Returns how many."""
+        pattern = join_uri(self.table_uri(tenant_id), f"{schema.SOURCE_ID}={source_id}/*/part-{run_id}-*.parquet")
+        try:
+            files = list_files(pattern, self.settings)
+        except StorageError:
+            return 0  # nothing staged
+        staged = StagedWrite(tenant_id, source_id, paths=[file.uri[len(self.table_uri(tenant_id)) + 1 :] for file in files])
+        self.discard(staged)
+        return len(files)
 
     def delete_source(self, tenant_id: str, source_id: str) -> None:
         """Remove every row a source loaded, in one commit. The caller holds the tenant's commit lock."""

@@ -6,9 +6,6 @@ Whatever goes wrong, the store is left as it was and the run records why; a sync
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +15,7 @@ from costlake.catalog import Catalog
 from costlake.catalog.commitments import list_commitments, replace_commitments
 from costlake.catalog.locks import lake_commit_lock
 from costlake.catalog.models import BillingSource, Commitment, SyncRun
+from costlake.catalog.owners import process_owner
 from costlake.catalog.runs import RunOutcome, finish_run
 from costlake.catalog.sources import update_source
 from costlake.credentials import CredentialError, export_settings, resolve_credential
@@ -32,8 +30,10 @@ from costlake.settings import Settings
 from costlake.storage import list_files, parse_uri
 from costlake.store import Lake, StagedWrite
 from costlake.streams import prefetch
+from costlake.sync.access import check_source_access, readable_files
 from costlake.sync.empty import months_in, no_rows_warning
 from costlake.sync.lease import LeaseKeeper
+from costlake.sync.limits import limit_field_sizes
 from costlake.sync.plan import SyncPlan, plan_sync
 from costlake.sync.progress import RunWatch, SyncCancelled
 from costlake.text import money_text
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return process_owner()
 
 
 @dataclass
@@ -86,7 +86,9 @@ def _warnings(staged: StagedWrite, read: _Read, loaded_before: set[str], initial
 def _with_detected_format(context: SyncContext, source: BillingSource, settings: Settings) -> BillingSource:
     """A source added as `auto` before its export existed learns its format at its first sync, and keeps it."""
     owner = format_owning(parse_uri(source.source_uri).scheme)
+    check_source_access(context.catalog, source, settings)
     files = owner.select_files(source.source_uri, settings, source.options) if owner else list_files(source.source_uri, settings)
+    files = readable_files(source, settings, files)
     detected = detect_format(files, settings)
     return update_source(context.catalog, source.tenant_id, source.id, {"format": detected})
 
@@ -136,7 +138,8 @@ def _read_vendor(connector: Connector, source: BillingSource, run: SyncRun, sett
 
 def _read_export(source_format: ExportFormat, context: SyncContext, source: BillingSource, run: SyncRun) -> _Read:
     settings = export_settings(context.settings, source.storage_credential)
-    files = source_format.select_files(source.source_uri, settings, source.options)
+    check_source_access(context.catalog, source, settings)
+    files = readable_files(source, settings, source_format.select_files(source.source_uri, settings, source.options))
     plan = _plan(source, run, settings)
     batches = source_format.read(files, settings, plan.read_range, source.options)
     if source_format.enrich is not None:
@@ -148,6 +151,7 @@ def _read_export(source_format: ExportFormat, context: SyncContext, source: Bill
 def _load_records(metadata: MetadataFormat, context: SyncContext, source: BillingSource) -> RunOutcome:
     """A metadata source stores commitments for its tenant instead of cost rows."""
     settings = export_settings(context.settings, source.storage_credential)
+    check_source_access(context.catalog, source, settings)
     records = metadata.read_records(source.source_uri, settings, source.options)
     count = replace_commitments(context.catalog, source.tenant_id, source.id, records)
     return RunOutcome(status="succeeded" if count else "warning", row_count=count,
@@ -182,30 +186,31 @@ def run_sync(context: SyncContext, source: BillingSource, run: SyncRun) -> SyncR
                 read = _read_export(kind, context, source, run)
             watch = RunWatch(context.catalog, run.id, files=read.files or None)
             watch.flush(force=True)
+            batches = limit_field_sizes(read.batches, settings.max_field_bytes)
             with files_reported_to(watch.file_started):
-                staged = context.lake.stage(source.tenant_id, source.id, run.id, watch.batches(prefetch(read.batches)))
+                staged = context.lake.stage(source.tenant_id, source.id, run.id, watch.batches(prefetch(batches)))
             loaded_before = context.lake.months_loaded(source.tenant_id, source.id)
             initial_backfill = run.trigger == "backfill" and run.from_date is None
             warnings = read.warnings + _warnings(staged, read, loaded_before, initial_backfill)
+            outcome = RunOutcome(
+                status="warning" if warnings else "succeeded",
+                months=sorted(staged.months),
+                row_count=staged.row_count,
+                billed_cost_by_month=_billed_by_month(staged),
+                files=read.files,
+                warnings=warnings,
+            )
             lease.check()
             watch.enter("committing")
             with lake_commit_lock(
                 context.catalog, source.tenant_id, context.owner, lease=settings.lease_duration, timeout=settings.lease_duration * 5
             ):
-                lease.check()
+                lease.confirm()  # under the lock the reaper also takes: either it sees our commit, or we see its verdict
                 watch.flush(force=True)  # a cancel asked while waiting for the lock still stops it here
                 if staged.months:
-                    context.lake.replace_months(staged, sorted(staged.months))
+                    context.lake.replace_months(staged, sorted(staged.months), run.id, outcome.as_text())
             if staged.months:
                 _tell_handlers(context, SyncCommitted(source.tenant_id, source.id, run.id, tuple(sorted(staged.months))))
-        outcome = RunOutcome(
-            status="warning" if warnings else "succeeded",
-            months=sorted(staged.months),
-            row_count=staged.row_count,
-            billed_cost_by_month=_billed_by_month(staged),
-            files=read.files,
-            warnings=warnings,
-        )
     except Exception as error:
         if staged is not None:
             context.lake.discard(staged)

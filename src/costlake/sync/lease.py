@@ -34,6 +34,12 @@ class LeaseKeeper:
         if self._lost:
             raise LeaseLost("this sync lost its lease (another worker declared it dead); nothing was committed")
 
+    def confirm(self) -> None:
+        """Renew now and raise if the run is no longer ours: the last word before a commit."""
+        if not renew_lease(self._catalog, self._run_id, self._owner, self._lease):
+            self._lost = True
+        self.check()
+
     def __enter__(self) -> LeaseKeeper:
         self._thread.start()
         return self

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from costlake.api.auth import AdminTenantDep, PrincipalDep, ServicesDep
+from costlake.api.responses import ADMIN, CONFLICT
 from costlake.api.schemas import (
     RunOut,
     RunPage,
@@ -26,7 +27,7 @@ from costlake.catalog.run_control import request_cancel
 from costlake.errors import NotFound
 from costlake.services import Services
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/billing-sources", tags=["billing sources"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/billing-sources", tags=["billing sources"], responses=ADMIN)
 
 
 def _caller(principal: PrincipalDep) -> Caller:
@@ -75,7 +76,7 @@ def update_source(
     return SourceOut.of(source)
 
 
-@router.delete("/{source_id}", status_code=204, response_class=Response)
+@router.delete("/{source_id}", status_code=204, response_class=Response, responses=CONFLICT)
 def delete_source(source_id: str, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> Response:
     management.remove_source(
         services.catalog, services.lake, services.settings, tenant, _caller(principal), source_id, services.runner.context.handlers
@@ -83,7 +84,7 @@ def delete_source(source_id: str, tenant: AdminTenantDep, principal: PrincipalDe
     return Response(status_code=204)
 
 
-@router.post("/{source_id}/sync", response_model=RunOut, status_code=202)
+@router.post("/{source_id}/sync", response_model=RunOut, status_code=202, responses=CONFLICT)
 def sync_source(
     source_id: str,
     tenant: AdminTenantDep,

@@ -7,11 +7,12 @@ from decimal import Decimal
 from fastapi import APIRouter
 
 from costlake.api.auth import ServicesDep, TenantDep
+from costlake.api.responses import TENANT
 from costlake.api.schemas import CommitmentOut
 from costlake.catalog.commitments import list_commitments
 from costlake.catalog.models import Commitment
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/commitments", tags=["commitments"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/commitments", tags=["commitments"], responses=TENANT)
 
 
 def _amount_text(amount: Decimal | None) -> str | None:

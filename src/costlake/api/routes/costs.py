@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from costlake.api.auth import ServicesDep, TenantDep
+from costlake.api.responses import BUSY, CHANGE, TENANT
 from costlake.api.schemas import (
     ChannelHealthOut,
     CostQueryResult,
@@ -32,7 +33,7 @@ from costlake.query.model import CostQuery, Filter, allocation_names, check_dime
 from costlake.query.scope import Scope
 from costlake.text import money_text
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["costs"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["costs"], responses={**TENANT, **BUSY})
 
 
 def get_scope(tenant: TenantDep) -> Scope:
@@ -62,7 +63,7 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
     ]
 
 
-@router.post("/costs/query", response_model=CostQueryResult, response_model_exclude_unset=True)
+@router.post("/costs/query", response_model=CostQueryResult, response_model_exclude_unset=True, responses=CHANGE)
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     names = source_names(services, tenant.id)
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})

@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from costlake.api.auth import PrincipalDep, ServicesDep
+from costlake.api.responses import SIGNED_IN
 from costlake.api.schemas import Me
 from costlake.catalog.tenants import find_tenant
 from costlake.credentials.stored import tenant_env_prefix, tenant_external_id
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = APIRouter(prefix="/api/v1", tags=["identity"], responses=SIGNED_IN)
 
 
 @router.get("/me", response_model=Me, summary="The tenant and role of the calling token")

@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from costlake.api.auth import get_principal
+from costlake.api.responses import SIGNED_IN
 from costlake.api.schemas import FormatKindOut, NamedOut, SourceKindsOut, VendorKindOut
 from costlake.formats.contract import API_FORMAT, AUTO
 from costlake.formats.registry import FORMAT_LABELS, FORMATS, METADATA_FORMATS, PROVIDER_LABELS, PROVIDERS, VENDORS
 
-router = APIRouter(prefix="/api/v1", tags=["source kinds"])
+router = APIRouter(prefix="/api/v1", tags=["source kinds"], responses=SIGNED_IN)
 
 
 # Any token may ask: the answer describes the server, not a tenant.

@@ -20,6 +20,7 @@ from costlake.formats.conversion import (
     ConversionError,
     Header,
     canonical_query,
+    check_encoding,
     scan,
     stream_file,
 )
@@ -65,7 +66,7 @@ def _expression(name: str, column: str, duck_type: str) -> str:
     return expressions.text(column, duck_type)
 
 
-def build_query(file: StoredFile, header: Header, months: MonthRange) -> str:
+def build_query(file: StoredFile, header: Header, months: MonthRange, encoding: str | None = None) -> str:
     """The SELECT that turns one file into canonical rows. Built only from the file's own header, quoted."""
     types = dict(header)
     matched, unmatched = map_columns([name for name, _ in header])
@@ -77,21 +78,25 @@ def build_query(file: StoredFile, header: Header, months: MonthRange) -> str:
         )
     columns = {name: _expression(name, sql_identifier(source), types[source]) for name, source in matched.items()}
     columns[schema.EXTENSIONS] = expressions.extensions([(name, types[name]) for name in unmatched])
-    return canonical_query(columns, scan(file), months)
+    return canonical_query(columns, scan(file, encoding), months)
 
 
-def read_focus(files: list[StoredFile], settings: Settings, months: MonthRange) -> Iterator[pa.RecordBatch]:
-    """Every file in turn; the first bad file stops the read with a message naming it."""
+def read_focus(
+    files: list[StoredFile], settings: Settings, months: MonthRange, encoding: str | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Every file in turn; the first bad file stops the read with a message naming it. CSV text is read as
+    `encoding` (the source's option; default UTF-8)."""
     connection = connect(settings, [file.uri for file in files])
     try:
         for file in files:
-            yield from stream_file(connection, file, partial(build_query, file, months=months))
+            query = partial(build_query, file, months=months, encoding=encoding)
+            yield from stream_file(connection, file, query, settings=settings, encoding=encoding)
     finally:
         connection.close()
 
 
 def _read(files: list[StoredFile], settings: Settings, months: MonthRange, options: Mapping[str, str]) -> Iterator[pa.RecordBatch]:
-    return read_focus(files, settings, months)
+    return read_focus(files, settings, months, options.get("encoding"))
 
 
 FOCUS = ExportFormat(
@@ -102,4 +107,6 @@ FOCUS = ExportFormat(
     detect=looks_like_focus,
     signature="BilledCost, ChargePeriodStart, BillingCurrency (FOCUS 1.0-1.3)",
     providers=(*EXPORT_PROVIDERS, MULTICLOUD),
+    options=("encoding",),
+    check_options=check_encoding,
 )

@@ -71,7 +71,7 @@
   }
 
   function sourceRow(source) {
-    const running = source.last_status === "running";
+    const running = source.last_status === "running" || source.last_status === "queued";
     const toggle = C.el("input", {
       type: "checkbox", role: "switch", class: "switch", checked: source.enabled,
       "aria-label": `Sync ${source.name} on schedule`,
@@ -191,7 +191,7 @@
   // While a sync runs, look again every 2 s until it is done.
   function schedulePoll() {
     clearTimeout(pollTimer);
-    if (sources.some((source) => source.last_status === "running")) pollTimer = setTimeout(load, 2000);
+    if (sources.some((source) => ["queued", "running"].includes(source.last_status))) pollTimer = setTimeout(load, 2000);
   }
 
   async function syncNow(source) {

@@ -280,7 +280,7 @@ const Costlake = (() => {
   }
 
   function statusBadge(status) {
-    const labels = { succeeded: "Succeeded", warning: "Warning", failed: "Failed", running: "Running", cancelled: "Cancelled" };
+    const labels = { succeeded: "Succeeded", warning: "Warning", failed: "Failed", queued: "Queued", running: "Running", cancelled: "Cancelled" };
     const label = status ? labels[status] || status : "Never synced";
     return el("span", { class: `badge badge-${status || "none"}`, text: label });
   }

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from costlake.errors import Forbidden, InvalidInput
 from costlake.settings import Settings
-from costlake.storage import Location, UnsupportedUriError, parse_uri
+from costlake.storage.errors import UnsupportedUriError
+from costlake.storage.uris import Location, parse_uri
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -41,8 +42,10 @@ def check_local_path(location: Location, settings: Settings) -> None:
     roots = [os.path.realpath(root) for root in settings.allowed_local_roots]
     if not any(_under(reachable, root) for root in roots):
         opened = ", ".join(str(Path(root)) for root in settings.allowed_local_roots) or "none"
+        fixed = _fixed_part(location.path)
+        resolves = f" (it resolves to {reachable})" if os.path.abspath(fixed) != reachable else ""
         raise Forbidden(
-            f"source_uri {location.uri!r} is a local path on the server; over the API a tenant may only name local "
+            f"source_uri {location.uri!r}{resolves} is a local path on the server; over the API a tenant may only name local "
             f"paths under COSTLAKE_ALLOWED_LOCAL_ROOTS (open now: {opened}). Ask the operator, or use an object-store URI"
         )
 
@@ -52,7 +55,11 @@ def check_files_stay_local(paths: list[str], settings: Settings) -> None:
     roots = [os.path.realpath(root) for root in settings.allowed_local_roots]
     for path in paths:
         if not any(_under(os.path.realpath(path), root) for root in roots):
-            raise Forbidden(f"{path} resolves outside COSTLAKE_ALLOWED_LOCAL_ROOTS; symlinks may not leave an allowed root")
+            opened = ", ".join(str(Path(root)) for root in settings.allowed_local_roots) or "none"
+            raise Forbidden(
+                f"{path} resolves outside COSTLAKE_ALLOWED_LOCAL_ROOTS (open now: {opened}); symlinks may not leave an "
+                "allowed root, and nothing was read"
+            )
 
 
 def _under_prefix(location: Location, prefix: str) -> bool:
