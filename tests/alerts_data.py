@@ -59,12 +59,12 @@ def load(settings: Settings, tenant_id: str, folder: Path, usage: DailyUsage, na
     catalog = open_catalog(settings)
     try:
         source = source_rows.insert_source(
-            catalog, BillingSource(tenant_id=tenant_id, name=name, provider="gcp", format="focus", source_uri=f"{folder}/*.parquet")
+            catalog, BillingSource(tenant_id=tenant_id, name=name, provider="gcp", format="focus", source_uri=f"{folder}/*.parquet", uri_by_operator=True)
         )
         runner = SyncRunner(SyncContext(settings, catalog, Lake(settings)))
         runner.start(source)
         deadline = time.monotonic() + 60
-        while list_runs(catalog, source.id, limit=1, cursor=None)[0][0].status == "running":
+        while list_runs(catalog, source.id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
             assert time.monotonic() < deadline, "sync did not finish"
             time.sleep(0.05)
         run = list_runs(catalog, source.id, limit=1, cursor=None)[0][0]

@@ -36,10 +36,10 @@ def test_a_sync_leads_to_an_evaluation_by_the_default_monitor(settings, make_ten
     services = Services.open(settings)  # the default handlers: alerts listens to commits
     try:
         source = source_rows.insert_source(
-            services.catalog, BillingSource(tenant_id=acme.id, name="u", provider="gcp", format="focus", source_uri=f"{tmp_path / 'usage'}/*.parquet")
+            services.catalog, BillingSource(tenant_id=acme.id, name="u", provider="gcp", format="focus", source_uri=f"{tmp_path / 'usage'}/*.parquet", uri_by_operator=True)
         )
         services.runner.start(source)
-        while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status == "running":
+        while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
             pass
         assert rows.find_default_monitor(services.catalog, acme.id) is None
         scheduler = Scheduler(services.runner)
@@ -88,13 +88,13 @@ def test_data_notifications_first_data_failing_twice_and_stale_are_told_once(set
     lake = Lake(settings)
     try:
         broken = source_rows.insert_source(
-            catalog, BillingSource(tenant_id=acme.id, name="broken", provider="aws", format="focus", source_uri=f"{tmp_path / 'missing'}/*.parquet")
+            catalog, BillingSource(tenant_id=acme.id, name="broken", provider="aws", format="focus", source_uri=f"{tmp_path / 'missing'}/*.parquet", uri_by_operator=True)
         )
         services = Services.open(settings, handlers=())
         try:
             for _ in range(3):
                 services.runner.start(broken)
-                while list_runs(catalog, broken.id, limit=1, cursor=None)[0][0].status == "running":
+                while list_runs(catalog, broken.id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
                     pass
         finally:
             services.close()

@@ -353,7 +353,7 @@ def _source(services, tenant_id: str, folder: Path, existing: str | None = None)
 
     if existing is not None:
         return source_rows.get_source(services.catalog, tenant_id, existing)
-    return source_rows.insert_source(services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder)))
+    return source_rows.insert_source(services.catalog, BillingSource(tenant_id=tenant_id, name="f", provider="aws", format="focus", source_uri=str(folder), uri_by_operator=True))
 
 
 def _wait(services, source_id: str) -> None:  # type: ignore[no-untyped-def]
@@ -362,6 +362,6 @@ def _wait(services, source_id: str) -> None:  # type: ignore[no-untyped-def]
     from costlake.catalog.runs import list_runs
 
     deadline = time.monotonic() + 30
-    while list_runs(services.catalog, source_id, limit=1, cursor=None)[0][0].status == "running":
+    while list_runs(services.catalog, source_id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
         assert time.monotonic() < deadline, "sync did not finish"
         time.sleep(0.05)

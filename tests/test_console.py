@@ -866,7 +866,7 @@ def finished(api: Any, path: str) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         run = api.get(f"{path}/syncs?limit=1").json()["items"][0]
-        if run["status"] != "running":
+        if run["status"] not in ("queued", "running"):
             return run
         time.sleep(0.2)
     raise AssertionError(f"the newest run of {path} is still running")

@@ -245,7 +245,7 @@ def test_a_failing_pull_shows_on_metrics_and_data_health(page: Any, console_serv
     with server.api() as api:
         run = api.post(tenant_path(server, "/metrics/egress/pull/runs")).json()
         deadline = time.monotonic() + 60
-        while run["status"] == "running" and time.monotonic() < deadline:
+        while run["status"] in ("queued", "running") and time.monotonic() < deadline:
             time.sleep(0.5)
             run = api.get(tenant_path(server, f"/metrics/egress/pull/runs/{run['id']}")).json()
     assert run["status"] == "failed", run
