@@ -73,6 +73,12 @@ def install_console(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
     app.add_api_route("/explorer", _shared_view, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/anomalies/{anomaly_id}", _alert_link, methods=["GET"], include_in_schema=False)
+
+
+def _alert_link(anomaly_id: str) -> RedirectResponse:
+    """An alert message links to `/anomalies/{id}` (COSTLAKE_PUBLIC_URL + path): open it on the console's page."""
+    return RedirectResponse(f"{PREFIX}/anomalies?id={quote(anomaly_id, safe='')}", status_code=303)
 
 
 def _root() -> RedirectResponse:
@@ -348,3 +354,8 @@ async def tags(request: Request) -> Response:
 @router.get("/allocation", response_class=HTMLResponse)
 async def allocation(request: Request) -> Response:
     return await _page(request, "allocation.html", "allocation")
+
+
+@router.get("/anomalies", response_class=HTMLResponse)
+async def anomalies(request: Request) -> Response:
+    return await _page(request, "anomalies.html", "anomalies")

@@ -228,6 +228,43 @@ const CostCharts = (() => {
     };
   }
 
+  // An anomaly's days: the actual amount as a line over the expected band (expected ± 3 sigma), shaded between its
+  // lower and upper edges; days before the anomaly began are the baseline it is measured against.
+  function bandChart(daily, currency) {
+    const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+    const series = (key, extra) => ({
+      data: daily.map((day) => toNumber(day[key])), exact: daily.map((day) => day[key]), pointRadius: 0, ...extra,
+    });
+    return {
+      type: "line",
+      data: {
+        labels: daily.map((day) => periodLabel(day.date, "day")),
+        periods: daily.map((day) => day.date),
+        datasets: [
+          series("lower", { label: "Band low", borderColor: "transparent", backgroundColor: "transparent" }),
+          series("upper", { label: "Expected band", borderColor: "transparent", backgroundColor: "rgba(76, 120, 168, 0.18)", fill: "-1" }),
+          series("expected", { label: "Expected", borderColor: PALETTE[0], borderDash: [4, 4], borderWidth: 1.5 }),
+          series("actual", { label: "Actual", borderColor: "#c0392b", backgroundColor: "#c0392b", borderWidth: 2, pointRadius: 2 }),
+        ],
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: {
+          legend: { labels: { filter: (item) => item.text !== "Band low" } },
+          tooltip: {
+            filter: (item) => item.dataset.label !== "Band low",
+            callbacks: { label: (item) => ` ${item.dataset.label}: ${C.money(item.dataset.exact[item.dataIndex], currency)}` },
+          },
+        },
+        scales: {
+          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+          y: { beginAtZero: false, grid: { color: "#eef0f3" }, ticks: { callback: (value) => compact.format(value) } },
+        },
+      },
+    };
+  }
+
   // --- event markers --------------------------------------------------------------------------------------------------
   // Where an event falls on a chart of periods: bucket index + the fraction of the bucket gone by (null: outside).
   function eventMarkers(events, body, periods) {
@@ -332,6 +369,6 @@ const CostCharts = (() => {
 
   return {
     METRIC_LABELS, CATEGORY_LABELS, periodLabel, periodsOf, groupKey, groupLabel, rankedGroups,
-    costChart, metricDaily, metricChart, eventsFor, fetchEvents, draw, categoryBadge,
+    costChart, metricDaily, metricChart, bandChart, eventsFor, fetchEvents, draw, categoryBadge,
   };
 })();
