@@ -109,3 +109,77 @@ def test_members_acknowledge_but_neither_snooze_nor_resolve(page: Any, console_s
     assert after["status"] == "acknowledged"
     assert after["events"][-1]["type"] == "acknowledged"
     assert page.locator("#anomaly-events li").last.inner_text().endswith(f"acknowledged by {after['events'][-1]['by']}")
+
+
+# --- budgets -----------------------------------------------------------------------------------------------------------
+
+
+def budget_rows(page: Any) -> dict[str, Json]:
+    return {
+        row["id"]: row
+        for row in page.eval_on_selector_all(
+            "#budgets-table tbody tr",
+            """rows => rows.map(r => ({id: r.dataset.id, name: r.dataset.name,
+                spend: r.querySelector('.budget-spend').dataset.amount, spend_percent: r.querySelector('.budget-spend').dataset.percent,
+                forecast: r.querySelector('.budget-forecast').dataset.amount, forecast_percent: r.querySelector('.budget-forecast').dataset.percent,
+                method: r.querySelector('.budget-forecast').textContent, crossed: r.querySelector('.crossed').textContent,
+                bar: r.querySelector('.budget-spend .budget-bar-fill').style.width}))""",
+        )
+    }
+
+
+def test_admin_creates_and_deletes_a_budget_and_its_bars_match_the_api(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
+    sign_in(page, console_server.admin_token, "/console/budgets")
+    page.wait_for_selector("#budgets-section[data-state=ready]")
+    before = {b["id"] for b in api(console_server, "GET", "/budgets")}
+
+    page.click("#add-budget")
+    page.fill("#budget-name", "bigquery")
+    page.fill("#budget-amount", "not money")
+    page.fill("#budget-filters", "ServiceName=BigQuery")
+    page.fill("#budget-thresholds", "actual:1, forecast:100")
+    page.click("#budget-save")
+    expect(page.locator("#error-amount")).to_be_visible()  # the API's 422, under its field
+    assert {b["id"] for b in api(console_server, "GET", "/budgets")} == before
+    page.fill("#budget-thresholds", "actual:1, sideways:5")
+    page.fill("#budget-amount", "1000.50")
+    page.click("#budget-save")
+    expect(page.locator("#error-thresholds")).to_contain_text("sideways:5")
+    page.fill("#budget-thresholds", "actual:1, forecast:100")
+    page.click("#budget-save")
+    expect(page.locator("#budget-dialog")).not_to_be_visible()
+    page.wait_for_selector("#budgets-table tr[data-name=bigquery]")
+
+    listed = api(console_server, "GET", "/budgets")
+    created = next(b for b in listed if b["id"] not in before)
+    assert created["filters"] == [{"dimension": "ServiceName", "op": "eq", "values": ["BigQuery"]}]
+    assert (created["amount"], created["currency"]) == ("1000.50", "USD")
+    rows = budget_rows(page)
+    assert set(rows) == {b["id"] for b in listed}
+    for budget in listed:
+        row, status = rows[budget["id"]], budget["status"]
+        assert Decimal(row["spend"]) == Decimal(status["spend"]) and row["spend_percent"] == status["percent_used"]
+        assert row["forecast"] == (status["forecast"] or "") and row["forecast_percent"] == (status["forecast_percent"] or "")
+        assert status["forecast_method"] in row["method"]
+        crossed = ", ".join(f"{t['kind']} {t['percent']}%" for t in status["crossed"]) or "none"
+        assert row["crossed"] == crossed
+        assert row["bar"] == f"{min(float(status['percent_used']), 100):g}%"
+    assert Decimal(created["status"]["spend"]) > 0 and created["status"]["crossed"], "BigQuery's spend crosses 1 %"
+    screenshot(page, "budgets.png")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#budgets-table tr[data-id='{created['id']}'] .delete")
+    expect(page.locator(f"#budgets-table tr[data-id='{created['id']}']")).to_have_count(0)
+    assert {b["id"] for b in api(console_server, "GET", "/budgets")} == before
+
+
+def test_members_read_budgets_without_the_admin_controls(page: Any, console_server: ConsoleServer) -> None:
+    made = api(console_server, "POST", "/budgets", json={"name": "all", "amount": "50000", "currency": "USD"})
+    try:
+        sign_in(page, console_server.member_token, "/console/budgets")
+        page.wait_for_selector(f"#budgets-table tr[data-id='{made['id']}']")
+        assert page.locator("#add-budget").count() == 0 and page.locator("#budgets-table .delete").count() == 0
+        listed = api(console_server, "GET", "/budgets", console_server.member_token)
+        assert set(budget_rows(page)) == {b["id"] for b in listed}
+    finally:
+        api(console_server, "DELETE", f"/budgets/{made['id']}")

@@ -359,3 +359,8 @@ async def allocation(request: Request) -> Response:
 @router.get("/anomalies", response_class=HTMLResponse)
 async def anomalies(request: Request) -> Response:
     return await _page(request, "anomalies.html", "anomalies")
+
+
+@router.get("/budgets", response_class=HTMLResponse)
+async def budgets(request: Request) -> Response:
+    return await _page(request, "budgets.html", "budgets")
