@@ -6,6 +6,7 @@ against the REST API's own answers, and what its buttons do against the API's st
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -183,3 +184,67 @@ def test_members_read_budgets_without_the_admin_controls(page: Any, console_serv
         assert set(budget_rows(page)) == {b["id"] for b in listed}
     finally:
         api(console_server, "DELETE", f"/budgets/{made['id']}")
+
+
+# --- channels ----------------------------------------------------------------------------------------------------------
+
+
+def mark_failing(server: ConsoleServer, channel_id: str) -> None:
+    """Every attempt for the last two days failed: what the deliveries would record, written into the catalog."""
+    since = (datetime.now(UTC) - timedelta(days=2)).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(server.home / "catalog.db") as db:
+        db.execute(
+            "UPDATE alert_channels SET failing_since = ?, last_error = ? WHERE id = ?", (since, "HTTP 503 from the receiver", channel_id)
+        )
+
+
+def test_admin_creates_a_webhook_channel_sees_its_secret_once_and_its_failing_state(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
+    sign_in(page, console_server.admin_token, "/console/channels")
+    page.wait_for_selector("#channels-section[data-state=ready]")
+    before = {c["id"] for c in api(console_server, "GET", "/channels")}
+
+    page.click("#add-channel")
+    page.fill("#channel-name", "pager")
+    page.select_option("#channel-kind", "webhook")
+    page.fill("#channel-url", "https://10.1.2.3/hook")  # a private address: refused, and the page says why
+    page.uncheck("#channel-validate")
+    page.click("#channel-save")
+    expect(page.locator("#channel-dialog .field-error:visible, #channel-form-error:visible")).to_contain_text("COSTLAKE_ALLOWED_WEBHOOK_HOSTS")
+    assert {c["id"] for c in api(console_server, "GET", "/channels")} == before
+
+    page.fill("#channel-url", "https://93.184.216.34/hook")
+    page.click("#channel-save")
+    expect(page.locator("#channel-created")).to_be_visible()
+    secret = page.input_value("#channel-secret")
+    assert secret.startswith("whsec_")
+    listed = api(console_server, "GET", "/channels")
+    created = next(c for c in listed if c["id"] not in before)
+    assert created["secret"] is None and secret not in str(listed)  # write-only: shown once, never listed
+    page.click("#channel-done")
+    expect(page.locator("#channel-secret")).to_have_value("")  # closing forgets it
+
+    mark_failing(console_server, created["id"])
+    page.reload()
+    page.wait_for_selector("#channels-section[data-state=ready]")
+    listed = api(console_server, "GET", "/channels")
+    shown = page.eval_on_selector_all(
+        "#channels-table tbody tr", "rows => rows.map(r => [r.dataset.id, r.dataset.status, r.querySelector('.last-error').textContent])"
+    )
+    assert shown == [[c["id"], c["status"], c["last_error"] or ""] for c in listed]
+    assert [c["status"] for c in listed if c["id"] == created["id"]] == ["failing"]
+    expect(page.locator(f"#channels-table tr[data-id='{created['id']}'] .status")).to_contain_text("failing since")
+    screenshot(page, "channels.png")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#channels-table tr[data-id='{created['id']}'] .delete")
+    expect(page.locator(f"#channels-table tr[data-id='{created['id']}']")).to_have_count(0)
+    assert {c["id"] for c in api(console_server, "GET", "/channels")} == before
+
+
+def test_members_get_no_channels_page(page: Any, console_server: ConsoleServer) -> None:
+    sign_in(page, console_server.member_token, "/console/anomalies")
+    assert "Channels" not in page.locator("nav.nav a").all_inner_texts()
+    response = page.goto("/console/channels")
+    assert response.status == 403
+    assert "managed by the tenant's admins" in page.inner_text("main")
+    assert page.locator("#add-channel").count() == 0

@@ -214,9 +214,15 @@ async def _page(
     page: str,
     *,
     admin_only: bool = False,
+    forbidden: tuple[str, str] = (
+        "Billing sources",
+        "Billing sources are managed by the tenant's admins; you are signed in with a member token. "
+        "Ask an admin to connect or change a source, or open Data health to see how each one is doing.",
+    ),
     context: Callable[[Json], Json] = lambda kinds: {},
 ) -> Response:
-    """A signed-in page; `context` adds what its template needs from the source kinds."""
+    """A signed-in page; `context` adds what its template needs from the source kinds; `forbidden` (title, message)
+    tells a member why an admin-only page is not theirs."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return _to_sign_in(request)
@@ -231,11 +237,8 @@ async def _page(
             "forbidden.html",
             {
                 **signed_in,
-                "title": "Billing sources",
-                "message": (
-                    "Billing sources are managed by the tenant's admins; you are signed in with a member token. "
-                    "Ask an admin to connect or change a source, or open Data health to see how each one is doing."
-                ),
+                "title": forbidden[0],
+                "message": forbidden[1],
             },
             status_code=403,
         )
@@ -364,3 +367,18 @@ async def anomalies(request: Request) -> Response:
 @router.get("/budgets", response_class=HTMLResponse)
 async def budgets(request: Request) -> Response:
     return await _page(request, "budgets.html", "budgets")
+
+
+@router.get("/channels", response_class=HTMLResponse)
+async def channels(request: Request) -> Response:
+    return await _page(
+        request,
+        "channels.html",
+        "channels",
+        admin_only=True,
+        forbidden=(
+            "Channels",
+            "Notification channels are managed by the tenant's admins; you are signed in with a member token. "
+            "Anomalies and Budgets show what the channels are told.",
+        ),
+    )
