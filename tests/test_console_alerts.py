@@ -7,7 +7,7 @@ against the REST API's own answers, and what its buttons do against the API's st
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -124,7 +124,8 @@ def budget_rows(page: Any) -> dict[str, Json]:
                 spend: r.querySelector('.budget-spend').dataset.amount, spend_percent: r.querySelector('.budget-spend').dataset.percent,
                 forecast: r.querySelector('.budget-forecast').dataset.amount, forecast_percent: r.querySelector('.budget-forecast').dataset.percent,
                 method: r.querySelector('.budget-forecast').textContent, crossed: r.querySelector('.crossed').textContent,
-                bar: r.querySelector('.budget-spend .budget-bar-fill').style.width}))""",
+                bar: r.querySelector('.budget-spend .budget-bar-fill').style.width,
+                period: r.querySelector('.period').textContent}))""",
         )
     }
 
@@ -165,6 +166,8 @@ def test_admin_creates_and_deletes_a_budget_and_its_bars_match_the_api(page: Any
         crossed = ", ".join(f"{t['kind']} {t['percent']}%" for t in status["crossed"]) or "none"
         assert row["crossed"] == crossed
         assert row["bar"] == f"{min(float(status['percent_used']), 100):g}%"
+        last_day = date.fromisoformat(status["period_end"]) - timedelta(days=1)  # the API's end is exclusive
+        assert row["period"] == f"{status['period_start']} to {last_day.isoformat()}"
     assert Decimal(created["status"]["spend"]) > 0 and created["status"]["crossed"], "BigQuery's spend crosses 1 %"
     screenshot(page, "budgets.png")
 

@@ -45,7 +45,7 @@
       const cells = [
         C.el("th", { scope: "row" }, C.el("div", { text: budget.name }),
           C.el("div", { class: "muted small", text: budget.filters.map(filterText).join("; ") || "All costs" })),
-        C.el("td", { class: "small", text: status.period_start ? `${status.period_start} to ${status.period_end}` : budget.period }),
+        C.el("td", { class: "small period", text: status.period_start ? `${status.period_start} to ${C.addDays(status.period_end, -1)}` : budget.period }),
         C.el("td", { class: "num amount", text: C.money(budget.amount, budget.currency) }),
         bar("spend", status.spend ?? null, status.percent_used, budget.currency, status.last_day ? `through ${status.last_day}` : null),
         bar("forecast", status.forecast ?? null, status.forecast_percent, budget.currency, status.forecast_method),
