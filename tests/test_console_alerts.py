@@ -6,10 +6,12 @@ against the REST API's own answers, and what its buttons do against the API's st
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from fixtures_browser import ConsoleServer, console_server, page, screenshot  # noqa: F401
 from test_console import expect, sign_in
@@ -251,3 +253,38 @@ def test_members_get_no_channels_page(page: Any, console_server: ConsoleServer) 
     assert response.status == 403
     assert "managed by the tenant's admins" in page.inner_text("main")
     assert page.locator("#add-channel").count() == 0
+
+
+# --- the budget line on the explorer -------------------------------------------------------------------------------------
+
+
+def explorer_url(**params: Any) -> str:
+    base = {"metric": "EffectiveCost", "basis": "charge", "top": "10", "chart": "bar", "table": "groups", "sort": "cost",
+            "dir": "desc", "granularity": "month", "currency": "USD"}
+    return f"/console/explorer?{urlencode({**base, **params}, doseq=True)}"
+
+
+def test_a_monthly_budget_is_a_line_on_the_explorer_when_its_scope_is_the_filters(page: Any, console_server: ConsoleServer, screenshot: Any) -> None:
+    made = api(console_server, "POST", "/budgets", json={
+        "name": "bq", "amount": "70000.25", "currency": "USD", "filters": [{"dimension": "ServiceName", "op": "in", "values": ["BigQuery"]}],
+    })
+    try:
+        start = (datetime.now(UTC).date().replace(day=1) - timedelta(days=60)).replace(day=1).isoformat()
+        end = datetime.now(UTC).date().isoformat()
+        sign_in(page, console_server.admin_token, "/console/budgets")
+        page.goto(explorer_url(start=start, end=end, filter=json.dumps(["ServiceName", "eq", ["BigQuery"]])))
+        page.wait_for_selector("#results[data-state=ready]")
+        expect(page.locator("#chart")).to_have_attribute("data-budgets", made["id"])
+        lines = page.evaluate("() => Chart.getChart(document.querySelector('#chart')).options.plugins.costlakeBudgets.lines")
+        assert [(line["id"], line["amount"]) for line in lines] == [(made["id"], "70000.25")]
+        screenshot(page, "explorer-budget.png")
+
+        # Other filters (here none: all costs) or days instead of months: no budget line.
+        for url in (explorer_url(start=start, end=end), explorer_url(start=start, end=end, granularity="day",
+                                                                      filter=json.dumps(["ServiceName", "eq", ["BigQuery"]]))):
+            page.goto(url)
+            page.wait_for_selector("#results[data-state=ready]")
+            expect(page.locator("#chart")).not_to_have_attribute("data-budgets", made["id"])
+            assert made["id"] not in (page.get_attribute("#chart", "data-budgets") or "")
+    finally:
+        api(console_server, "DELETE", f"/budgets/{made['id']}")
