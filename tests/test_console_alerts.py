@@ -288,3 +288,9 @@ def test_a_monthly_budget_is_a_line_on_the_explorer_when_its_scope_is_the_filter
             assert made["id"] not in (page.get_attribute("#chart", "data-budgets") or "")
     finally:
         api(console_server, "DELETE", f"/budgets/{made['id']}")
+
+
+def test_alert_message_links_open_the_console_pages(client: Any) -> None:
+    for path, target in (("/anomalies/a-1", "/console/anomalies?id=a-1"), ("/budgets/b-1", "/console/budgets"), ("/channels", "/console/channels")):
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, target), path

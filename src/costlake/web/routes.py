@@ -73,12 +73,22 @@ def install_console(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
     app.add_api_route("/explorer", _shared_view, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/anomalies/{anomaly_id}", _alert_link, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/anomalies/{anomaly_id}", _anomaly_link, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/budgets/{budget_id}", _budget_link, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/channels", _channels_link, methods=["GET"], include_in_schema=False)
 
 
-def _alert_link(anomaly_id: str) -> RedirectResponse:
-    """An alert message links to `/anomalies/{id}` (COSTLAKE_PUBLIC_URL + path): open it on the console's page."""
+# Alert messages link to COSTLAKE_PUBLIC_URL + `/anomalies/{id}`, `/budgets/{id}` or `/channels`: the console's pages.
+def _anomaly_link(anomaly_id: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/anomalies?id={quote(anomaly_id, safe='')}", status_code=303)
+
+
+def _budget_link(budget_id: str) -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/budgets", status_code=303)
+
+
+def _channels_link() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/channels", status_code=303)
 
 
 def _root() -> RedirectResponse:
