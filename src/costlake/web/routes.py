@@ -73,6 +73,22 @@ def install_console(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
     app.add_api_route("/explorer", _shared_view, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/anomalies/{anomaly_id}", _anomaly_link, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/budgets/{budget_id}", _budget_link, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/channels", _channels_link, methods=["GET"], include_in_schema=False)
+
+
+# Alert messages link to COSTLAKE_PUBLIC_URL + `/anomalies/{id}`, `/budgets/{id}` or `/channels`: the console's pages.
+def _anomaly_link(anomaly_id: str) -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/anomalies?id={quote(anomaly_id, safe='')}", status_code=303)
+
+
+def _budget_link(budget_id: str) -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/budgets", status_code=303)
+
+
+def _channels_link() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/channels", status_code=303)
 
 
 def _root() -> RedirectResponse:
@@ -208,9 +224,15 @@ async def _page(
     page: str,
     *,
     admin_only: bool = False,
+    forbidden: tuple[str, str] = (
+        "Billing sources",
+        "Billing sources are managed by the tenant's admins; you are signed in with a member token. "
+        "Ask an admin to connect or change a source, or open Data health to see how each one is doing.",
+    ),
     context: Callable[[Json], Json] = lambda kinds: {},
 ) -> Response:
-    """A signed-in page; `context` adds what its template needs from the source kinds."""
+    """A signed-in page; `context` adds what its template needs from the source kinds; `forbidden` (title, message)
+    tells a member why an admin-only page is not theirs."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return _to_sign_in(request)
@@ -225,11 +247,8 @@ async def _page(
             "forbidden.html",
             {
                 **signed_in,
-                "title": "Billing sources",
-                "message": (
-                    "Billing sources are managed by the tenant's admins; you are signed in with a member token. "
-                    "Ask an admin to connect or change a source, or open Data health to see how each one is doing."
-                ),
+                "title": forbidden[0],
+                "message": forbidden[1],
             },
             status_code=403,
         )
@@ -348,3 +367,28 @@ async def tags(request: Request) -> Response:
 @router.get("/allocation", response_class=HTMLResponse)
 async def allocation(request: Request) -> Response:
     return await _page(request, "allocation.html", "allocation")
+
+
+@router.get("/anomalies", response_class=HTMLResponse)
+async def anomalies(request: Request) -> Response:
+    return await _page(request, "anomalies.html", "anomalies")
+
+
+@router.get("/budgets", response_class=HTMLResponse)
+async def budgets(request: Request) -> Response:
+    return await _page(request, "budgets.html", "budgets")
+
+
+@router.get("/channels", response_class=HTMLResponse)
+async def channels(request: Request) -> Response:
+    return await _page(
+        request,
+        "channels.html",
+        "channels",
+        admin_only=True,
+        forbidden=(
+            "Channels",
+            "Notification channels are managed by the tenant's admins; you are signed in with a member token. "
+            "Anomalies and Budgets show what the channels are told.",
+        ),
+    )

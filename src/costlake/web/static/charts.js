@@ -95,7 +95,7 @@ const CostCharts = (() => {
   // --- cost and unit-cost charts --------------------------------------------------------------------------------------
   // `chart`: "bar" (stacked bars), "area" (stacked area) or "line" (one line per group); `show`: "cost", or "unit"
   // for each row's unit_cost (lines; stacked when the metric is divided as a whole, so they add up to the total's).
-  function costChart(data, body, { currency, chart = "bar", show = "cost", events = [] }) {
+  function costChart(data, body, { currency, chart = "bar", show = "cost", events = [], budgets = [] }) {
     const rows = data.rows.filter((row) => row.currency === currency);
     const groups = body.group_by;
     const ranked = rankedGroups(rows, groups, body.metric);
@@ -155,8 +155,9 @@ const CostCharts = (() => {
         },
       };
       markers = eventMarkers(events, body, periods);
-      config.plugins = [markerPlugin];
+      config.plugins = [markerPlugin, budgetPlugin];
       config.options.plugins.costlakeEvents = { markers };
+      config.options.plugins.costlakeBudgets = { lines: unit ? [] : budgets };
       config.options.plugins.tooltip = { callbacks: { footer: stackedFooter(stacked, format) } };
     }
     const options = config.options;
@@ -175,7 +176,10 @@ const CostCharts = (() => {
         label: (item) => ` ${item.dataset.label}: ${format(item.dataset.exact[item.dataIndex])}`,
       },
     };
+    const lines = (options.plugins.costlakeBudgets || {}).lines || [];
+    if (lines.length) options.scales.y.suggestedMax = Math.max(...lines.map((line) => Number(line.amount)));
     config.markers = markers;
+    config.budgets = lines;
     return config;
   }
 
@@ -227,6 +231,89 @@ const CostCharts = (() => {
       },
     };
   }
+
+  // An anomaly's days: the actual amount as a line over the expected band (expected ± 3 sigma), shaded between its
+  // lower and upper edges; days before the anomaly began are the baseline it is measured against.
+  function bandChart(daily, currency) {
+    const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+    const series = (key, extra) => ({
+      data: daily.map((day) => toNumber(day[key])), exact: daily.map((day) => day[key]), pointRadius: 0, ...extra,
+    });
+    return {
+      type: "line",
+      data: {
+        labels: daily.map((day) => periodLabel(day.date, "day")),
+        periods: daily.map((day) => day.date),
+        datasets: [
+          series("lower", { label: "Band low", borderColor: "transparent", backgroundColor: "transparent" }),
+          series("upper", { label: "Expected band", borderColor: "transparent", backgroundColor: "rgba(76, 120, 168, 0.18)", fill: "-1" }),
+          series("expected", { label: "Expected", borderColor: PALETTE[0], borderDash: [4, 4], borderWidth: 1.5 }),
+          series("actual", { label: "Actual", borderColor: "#c0392b", backgroundColor: "#c0392b", borderWidth: 2, pointRadius: 2 }),
+        ],
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: {
+          legend: { labels: { filter: (item) => item.text !== "Band low" } },
+          tooltip: {
+            filter: (item) => item.dataset.label !== "Band low",
+            callbacks: { label: (item) => ` ${item.dataset.label}: ${C.money(item.dataset.exact[item.dataIndex], currency)}` },
+          },
+        },
+        scales: {
+          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+          y: { beginAtZero: false, grid: { color: "#eef0f3" }, ticks: { callback: (value) => compact.format(value) } },
+        },
+      },
+    };
+  }
+
+  // --- budget lines ---------------------------------------------------------------------------------------------------
+  // A filter as a comparable text: one value "in" is "eq", values in any order are one set.
+  function filterKey(filter) {
+    const values = [...(filter.values || [])].map(String).sort();
+    const op = filter.op === "in" && values.length === 1 ? "eq" : filter.op === "not_in" && values.length === 1 ? "ne" : filter.op;
+    return JSON.stringify([filter.dimension, op, values]);
+  }
+
+  // The budgets whose amount a bar of this chart can be held against: monthly budgets on a monthly chart of the same
+  // metric and currency, scoped by exactly the chart's filters (a budget on more or fewer costs would mislead).
+  function budgetsFor(budgets, body, currency) {
+    if (body.granularity !== "month") return [];
+    const scope = JSON.stringify(body.filters.map(filterKey).sort());
+    return budgets.filter((budget) => budget.period === "month" && budget.metric === body.metric
+      && budget.currency === currency && JSON.stringify(budget.filters.map(filterKey).sort()) === scope);
+  }
+
+  const budgetPlugin = {
+    id: "costlakeBudgets",
+    afterDatasetsDraw(chart, _args, options) {
+      const lines = (options && options.lines) || [];
+      if (!lines.length) return;
+      const { left, right, top, bottom } = chart.chartArea;
+      const ctx = chart.ctx;
+      ctx.save();
+      for (const line of lines) {
+        const y = chart.scales.y.getPixelForValue(Number(line.amount));
+        if (y < top || y > bottom) continue;
+        ctx.strokeStyle = "#c0392b";
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(left, y);
+        ctx.lineTo(right, y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = "#c0392b";
+        ctx.font = "11px sans-serif";
+        ctx.textAlign = "right";
+        ctx.textBaseline = "bottom";
+        ctx.fillText(`Budget ${line.name}: ${C.money(line.amount, line.currency)}`, right - 4, y - 3);
+      }
+      ctx.restore();
+    },
+  };
 
   // --- event markers --------------------------------------------------------------------------------------------------
   // Where an event falls on a chart of periods: bucket index + the fraction of the bucket gone by (null: outside).
@@ -332,6 +419,6 @@ const CostCharts = (() => {
 
   return {
     METRIC_LABELS, CATEGORY_LABELS, periodLabel, periodsOf, groupKey, groupLabel, rankedGroups,
-    costChart, metricDaily, metricChart, eventsFor, fetchEvents, draw, categoryBadge,
+    costChart, budgetsFor, metricDaily, metricChart, bandChart, eventsFor, fetchEvents, draw, categoryBadge,
   };
 })();

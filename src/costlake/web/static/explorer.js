@@ -31,6 +31,7 @@
   let state = null;
   let result = null; // {key, body, data}
   let chart = null;
+  let budgets = null; // the tenant's budgets, fetched once: a matching one is a line on the chart
   let querySeq = 0;
   let inflight = null;
 
@@ -360,6 +361,7 @@
       const [data] = await Promise.all([
         C.api("POST", C.tenantPath("/costs/query"), { json: body, signal: inflight.signal }),
         loadOverlay(),
+        loadBudgets(),
       ]);
       if (seq !== querySeq) return;
       result = { key, body, data };
@@ -446,8 +448,10 @@
 
   function renderChart(data, body, currency) {
     const show = state.unit && data.unit_metric ? state.show : "cost";
-    const config = K.costChart(data, body, { currency, chart: state.chart, show, events: overlayEvents() });
-    chart = K.draw($("chart"), config, { currency, show });
+    const config = K.costChart(data, body, {
+      currency, chart: state.chart, show, events: overlayEvents(), budgets: K.budgetsFor(budgets || [], body, currency),
+    });
+    chart = K.draw($("chart"), config, { currency, show, budgets: config.budgets.map((budget) => budget.id).join(" ") });
     renderShowSwitch(data);
     renderEventList(config.markers, body);
   }
@@ -478,6 +482,16 @@
       overlay = { key, events: await K.fetchEvents(state.start, state.end, labels), error: null };
     } catch (error) {
       overlay = { key: null, events: [], error: error.message };
+    }
+  }
+
+  // Budgets are read once per page; without them (an error) the chart simply has no budget line.
+  async function loadBudgets() {
+    if (budgets !== null) return;
+    try {
+      budgets = await C.api("GET", C.tenantPath("/budgets"));
+    } catch {
+      budgets = [];
     }
   }
 
