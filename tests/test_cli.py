@@ -407,10 +407,10 @@ def test_demo_no_serve_exits_0_and_is_safe_to_rerun(home: Path, settings: Settin
     for source in health["sources"]:
         assert source["freshness"] <= f"{datetime.now(UTC).date().isoformat()}T00:00:00Z", source
         assert source["stale"] is False, source
-    # the dense exports (FOCUS, CUR) have rows up to yesterday's last hour; the small Azure and GCP samples have a
-    # handful of dated charges per month
+    # the dense exports (FOCUS, CUR, the daily usage) have rows up to yesterday; the small Azure and GCP samples have
+    # a handful of dated charges per month
     dense = [source for source in health["sources"] if source["format"] in ("focus", "aws-cur2")]
-    assert len(dense) == 2 and all(source["freshness"] >= f"{yesterday.isoformat()}T12:00:00Z" for source in dense), dense
+    assert len(dense) == 3 and all(source["freshness"] >= f"{yesterday.isoformat()}T12:00:00Z" for source in dense), dense
     assert "billed_cost_by_month" in cli("demo", "--no-serve").stdout
     with TestClient(create_app(settings)) as client:
         for old in (summary["token"], again["token"]):

@@ -33,15 +33,15 @@ class DemoExport:
     first_month: str  # the sync reloads from here, so a re-run replaces every month it wrote
 
 
-USAGE_DAYS = 120
 ANOMALY_DAYS_AGO = 4  # the demo's visible anomaly: BigQuery in project-0000 since four days, driven by one SKU
 
 
-def write_daily_usage(folder: Path, today: date) -> DemoExport:
-    """Daily usage with a weekly rhythm ending today, and one injected anomaly for the alerts to find."""
+def write_daily_usage(folder: Path, first: date, last: date) -> DemoExport:
+    """Daily usage with a weekly rhythm from `first` to `last` (the months every demo source covers: 3-4 months,
+    enough history for the detector's weekday baseline), and one injected anomaly for the alerts to find."""
     series = standard_series(16)
-    anomaly = Injection("BigQuery", "project-0000", today - timedelta(days=ANOMALY_DAYS_AGO), ANOMALY_DAYS_AGO + 1, 8, sku="compute")
-    usage = DailyUsage(today - timedelta(days=USAGE_DAYS - 1), USAGE_DAYS, series, [anomaly], seed=SEED)
+    anomaly = Injection("BigQuery", "project-0000", last - timedelta(days=ANOMALY_DAYS_AGO), ANOMALY_DAYS_AGO + 1, 8, sku="compute")
+    usage = DailyUsage(first, (last - first).days + 1, series, [anomaly], seed=SEED)
     usage.write(folder)
     return DemoExport("demo daily usage", "gcp", "focus", f"{folder}/*.parquet", month_of(usage.start))
 
@@ -73,5 +73,5 @@ def write_demo_exports(folder: Path, today: date) -> list[DemoExport]:
         DemoExport("demo Azure cost details (EUR)", "azure", "azure-cost-details", str(azure_root), first),
         # The detailed table only: the standard one holds the same costs without resources.
         DemoExport("demo Google Cloud billing export", "gcp", "gcp-billing-export", f"{gcp_folder}/gcp_billing_export_resource_v1_*", first),
-        write_daily_usage(folder / "daily-usage", today - timedelta(days=1)),  # ends yesterday like the others
+        write_daily_usage(folder / "daily-usage", date.fromisoformat(f"{first}-01"), today - timedelta(days=1)),
     ]
