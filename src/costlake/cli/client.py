@@ -73,7 +73,7 @@ def _detail(response: httpx.Response) -> str:
     except (ValueError, KeyError, TypeError):
         detail = response.text.strip() or response.reason_phrase
     if isinstance(detail, list):  # FastAPI's 422 shape: name each field
-        detail = "; ".join(f"{_field(error.get('loc', []))}: {_message(error.get('msg', ''))}" for error in detail)
+        detail = "; ".join(_located(error.get("loc", []), _message(error.get("msg", ""))) for error in detail)
     return " ".join(str(detail).split())
 
 
@@ -83,6 +83,12 @@ _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 def _message(msg: str) -> str:
     # pydantic prefixes a validator's own words with "Value error, "; the words are what a person needs.
     return msg.removeprefix("Value error, ")
+
+
+def _located(loc: list[Any], message: str) -> str:
+    """"field: message", unless the message already starts with where it is (e.g. "line 3: ...")."""
+    field = _field(loc)
+    return message if message.startswith(f"{field}:") else f"{field}: {message}"
 
 
 def _field(loc: list[Any]) -> str:
