@@ -13,7 +13,7 @@ from conftest import auth
 from costlake.alerts.evaluation import AlertContext, evaluate_tenant
 from costlake.alerts.monitors import notification_due
 from costlake.catalog import alerts as rows
-from costlake.catalog import open_catalog
+from costlake.catalog import open_catalog, tenant_rows
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import AlertNotice, Anomaly, AnomalyMonitor, BillingSource
 from costlake.catalog.runs import list_runs
@@ -110,7 +110,7 @@ def test_data_notifications_first_data_failing_twice_and_stale_are_told_once(set
         ]
         failing = next(n for n in _notices(catalog, acme.id) if n.type == "source.failing")
         assert failing.data["payload"]["failed_runs"] == 3 and "broken" in failing.data["title"]
-        monitors = rows.list_named(catalog, AnomalyMonitor, acme.id)
+        monitors = tenant_rows.list_rows(catalog, AnomalyMonitor, acme.id)
         assert [m.is_default for m in monitors] == [True]
     finally:
         catalog.close()

@@ -94,10 +94,10 @@ def test_waits_for_complete_data_then_sends_once(client, acme, inbox, settings, 
     assert digest["slack"] == {"set": True} and "XXXX" not in created.text
     sender = client.app.state.services.digests
     stored = client.app.state.services.catalog
-    from costlake.catalog import dashboards as rows
+    from costlake.catalog import tenant_rows
     from costlake.catalog.models import Digest
 
-    rows.update_row(stored, Digest, acme.id, digest["id"], {"last_period": "2026-W44"})  # as if created weeks ago
+    tenant_rows.update_row(stored, Digest, acme.id, digest["id"], {"last_period": "2026-W44"})  # as if created weeks ago
 
     (waiting,) = sender.run_due(MONDAY)
     assert waiting.status == "waiting" and "aws main (data through 2026-11-07T00:00:00Z)" in waiting.message

@@ -17,7 +17,7 @@ from costlake.alerts import monitors as monitor_logic
 from costlake.alerts.root_cause import TagKeys
 from costlake.alerts.series import SourceState, source_states, tenant_scope
 from costlake.alerts.sources import data_notices
-from costlake.catalog import Catalog
+from costlake.catalog import Catalog, tenant_rows
 from costlake.catalog import alerts as rows
 from costlake.catalog.models import AlertChannel, AlertNotice, AnomalyMonitor, Budget, utcnow
 from costlake.catalog.sources import list_sources
@@ -62,7 +62,7 @@ def ensure_default_monitor(catalog: Catalog, tenant_id: str) -> None:
 def _notify(
     catalog: Catalog, tenant_id: str, key: str, kind: str, subject_type: str, subject_id: str, data: dict, channels: Sequence[str], report: Report
 ) -> bool:
-    enabled = {c.id for c in rows.list_named(catalog, AlertChannel, tenant_id) if c.enabled}
+    enabled = {c.id for c in tenant_rows.list_rows(catalog, AlertChannel, tenant_id) if c.enabled}
     notice = AlertNotice(tenant_id=tenant_id, key=key, type=kind, subject_type=subject_type, subject_id=subject_id, data=data)
     recorded = rows.record_notice(catalog, notice, [c for c in channels if c in enabled])
     if recorded is not None:
@@ -119,7 +119,7 @@ def evaluate_monitor(context: AlertContext, monitor: AnomalyMonitor, states: dic
             key = f"anomaly:{anomaly.id}:{'opened' if due[0] == 'anomaly.opened' else f'grew:{due[1]}'}"
             data = monitor_logic.anomaly_notice(saved, monitor, due[0])
             _notify(context.catalog, monitor.tenant_id, key, due[0], "anomaly", saved.id, data, monitor.channels, report)
-    rows.update_owned(context.catalog, AnomalyMonitor, monitor.tenant_id, monitor.id, {"last_evaluated_at": now})
+    tenant_rows.update_row(context.catalog, AnomalyMonitor, monitor.tenant_id, monitor.id, {"last_evaluated_at": now})
     report.monitors += 1
 
 
@@ -149,13 +149,13 @@ def evaluate_tenant(
         states = source_states(context.reader, tenant_scope(tenant_id), sources)
         if any(state.latest for state in states.values()):
             ensure_default_monitor(catalog, tenant_id)
-        for monitor in rows.list_named(catalog, AnomalyMonitor, tenant_id):
+        for monitor in tenant_rows.list_rows(catalog, AnomalyMonitor, tenant_id):
             if monitor_ids is None or monitor.id in monitor_ids:
                 evaluate_monitor(context, monitor, states, report, now)
         if monitor_ids is None:
-            for budget in rows.list_named(catalog, Budget, tenant_id):
+            for budget in tenant_rows.list_rows(catalog, Budget, tenant_id):
                 evaluate_budget(context, budget, now.date(), report)
-            channels = [c.id for c in rows.list_named(catalog, AlertChannel, tenant_id) if c.data_notifications]
+            channels = [c.id for c in tenant_rows.list_rows(catalog, AlertChannel, tenant_id) if c.data_notifications]
             for key, kind, source, data in data_notices(catalog, sources, states, now):
                 _notify(catalog, tenant_id, key, kind, "source", source.id, data, channels, report)
     except Exception as exc:

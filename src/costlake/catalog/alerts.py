@@ -24,57 +24,11 @@ from costlake.catalog.models import (
     AlertNotice,
     Anomaly,
     AnomalyMonitor,
-    Budget,
     utcnow,
 )
-from costlake.errors import InvalidInput, NotFound
+from costlake.errors import InvalidInput
 
-Owned = TypeVar("Owned", AlertChannel, Budget, AnomalyMonitor, Anomaly, AlertDelivery)
-Named = TypeVar("Named", AlertChannel, Budget, AnomalyMonitor)
-
-_WHAT = {AlertChannel: "channel", Budget: "budget", AnomalyMonitor: "anomaly monitor", Anomaly: "anomaly", AlertDelivery: "delivery"}
-
-
-def get_owned(catalog: Catalog, model: type[Owned], tenant_id: str, row_id: str) -> Owned:
-    with catalog.session() as session:
-        row = session.get(model, row_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"no {_WHAT[model]} {row_id!r} in this tenant")
-    return row
-
-
-def list_named(catalog: Catalog, model: type[Named], tenant_id: str) -> list[Named]:
-    with catalog.session() as session:
-        return list(session.scalars(select(model).where(model.tenant_id == tenant_id).order_by(model.created_at, model.id)))
-
-
-def insert_named(catalog: Catalog, row: Named) -> Named:
-    try:
-        with catalog.session() as session:
-            session.add(row)
-    except IntegrityError:
-        raise InvalidInput("name", f"a {_WHAT[type(row)]} named {row.name!r} already exists in this tenant; choose another name") from None
-    return row
-
-
-def update_owned(catalog: Catalog, model: type[Owned], tenant_id: str, row_id: str, changes: dict[str, Any]) -> Owned:
-    get_owned(catalog, model, tenant_id, row_id)
-    try:
-        with catalog.session() as session:
-            row = session.get_one(model, row_id)
-            for field, value in changes.items():
-                setattr(row, field, value)
-            if hasattr(row, "updated_at"):
-                row.updated_at = utcnow()
-    except IntegrityError:
-        raise InvalidInput("name", f"a {_WHAT[model]} named {changes.get('name')!r} already exists in this tenant; choose another name") from None
-    return row
-
-
-def delete_owned(catalog: Catalog, model: type[Owned], tenant_id: str, row_id: str) -> None:
-    get_owned(catalog, model, tenant_id, row_id)
-    with catalog.session() as session:
-        session.delete(session.get_one(model, row_id))
+Paged = TypeVar("Paged", Anomaly, AlertDelivery)
 
 
 def find_default_monitor(catalog: Catalog, tenant_id: str) -> AnomalyMonitor | None:
@@ -107,7 +61,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidInput("cursor", "invalid cursor; pass the next_cursor of the previous page unchanged") from exc
 
 
-def _page(catalog: Catalog, model: type[Owned], conditions: list[Any], limit: int, cursor: str | None) -> tuple[list[Owned], str | None]:
+def _page(catalog: Catalog, model: type[Paged], conditions: list[Any], limit: int, cursor: str | None) -> tuple[list[Paged], str | None]:
     query = select(model).where(*conditions)
     if cursor:
         created_at, row_id = _decode_cursor(cursor)

@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from costlake.catalog import Catalog
-from costlake.catalog import dashboards as rows
+from costlake.catalog import Catalog, tenant_rows
 from costlake.catalog.metrics import find_metric
 from costlake.catalog.models import Dashboard, SavedView
 from costlake.errors import Forbidden, InvalidInput, NotFound
@@ -65,7 +64,7 @@ def check_widgets(catalog: Catalog, tenant_id: str, widgets: list[dict[str, Any]
     for index, widget in enumerate(widgets):
         if widget["type"] == "view":
             try:
-                rows.get_row(catalog, SavedView, tenant_id, widget["view_id"])
+                tenant_rows.get_row(catalog, SavedView, tenant_id, widget["view_id"])
             except NotFound:
                 raise InvalidInput(f"widgets[{index}].view_id", f"widgets[{index}]: no saved view {widget['view_id']!r} in this tenant") from None
         elif widget["type"] == "metric" and find_metric(catalog, tenant_id, widget["metric"]) is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from costlake.catalog import Catalog
+from costlake.catalog import Catalog, tenant_rows
 from costlake.catalog import dashboards as rows
 from costlake.catalog.models import Digest, utcnow
 from costlake.credentials import SecretCipher
@@ -105,7 +105,7 @@ class DigestSender:
         changes: dict[str, Any] = {"last_status": outcome.status, "last_message": outcome.message, "last_attempt_at": now or utcnow()}
         if outcome.status == "sent":
             changes["last_period"] = period.key
-        rows.update_row(self.catalog, Digest, digest.tenant_id, digest.id, changes)
+        tenant_rows.update_row(self.catalog, Digest, digest.tenant_id, digest.id, changes)
         return outcome
 
     def preview(self, digest: Digest, period: Period) -> tuple[str, str]:

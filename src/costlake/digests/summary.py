@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from costlake.catalog import Catalog
-from costlake.catalog import dashboards as rows
+from costlake.catalog import Catalog, tenant_rows
 from costlake.catalog.metrics import find_metric, read_series
 from costlake.catalog.models import Dashboard, Digest, EngineeringEvent, SavedView
 from costlake.catalog.sources import list_sources
@@ -132,9 +131,9 @@ def summarize_view(reader: CostReader, catalog: Catalog, tenant_id: str, view: S
 
 def digest_views(catalog: Catalog, digest: Digest) -> list[SavedView]:
     if digest.view_id:
-        return [rows.get_row(catalog, SavedView, digest.tenant_id, digest.view_id)]
-    dashboard = rows.get_row(catalog, Dashboard, digest.tenant_id, digest.dashboard_id or "")
-    return [rows.get_row(catalog, SavedView, digest.tenant_id, widget["view_id"]) for widget in dashboard.widgets if widget["type"] == "view"]
+        return [tenant_rows.get_row(catalog, SavedView, digest.tenant_id, digest.view_id)]
+    dashboard = tenant_rows.get_row(catalog, Dashboard, digest.tenant_id, digest.dashboard_id or "")
+    return [tenant_rows.get_row(catalog, SavedView, digest.tenant_id, widget["view_id"]) for widget in dashboard.widgets if widget["type"] == "view"]
 
 
 def summarize(reader: CostReader, catalog: Catalog, digest: Digest, period: Period, freshness: str) -> Summary:

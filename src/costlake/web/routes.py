@@ -10,7 +10,7 @@ the API's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -311,9 +311,20 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-@router.get("/explorer", response_class=HTMLResponse)
-async def explorer(request: Request) -> Response:
-    return await _page(request, "explorer.html", "explorer")
+# Pages that need nothing but the signed-in user: their script asks the API for the rest. Path, template and nav
+# entry share the name.
+PLAIN_PAGES = ("explorer", "dashboards", "metrics", "events", "tags", "allocation", "anomalies", "budgets", "data-health")
+
+
+def _plain_page(page: str) -> Callable[[Request], Awaitable[Response]]:
+    async def show(request: Request) -> Response:
+        return await _page(request, f"{page.replace('-', '_')}.html", page)
+
+    return show
+
+
+for _page_name in PLAIN_PAGES:
+    router.add_api_route(f"/{_page_name}", _plain_page(_page_name), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/billing-sources", response_class=HTMLResponse)
@@ -337,46 +348,6 @@ def _source_form(kinds: Json) -> Json:
         "default_format": default,
         "format_options": {name: options.get(name, []) for name in formats},
     }
-
-
-@router.get("/data-health", response_class=HTMLResponse)
-async def data_health(request: Request) -> Response:
-    return await _page(request, "data_health.html", "data-health")
-
-
-@router.get("/dashboards", response_class=HTMLResponse)
-async def dashboards(request: Request) -> Response:
-    return await _page(request, "dashboards.html", "dashboards")
-
-
-@router.get("/metrics", response_class=HTMLResponse)
-async def metrics(request: Request) -> Response:
-    return await _page(request, "metrics.html", "metrics")
-
-
-@router.get("/events", response_class=HTMLResponse)
-async def events(request: Request) -> Response:
-    return await _page(request, "events.html", "events")
-
-
-@router.get("/tags", response_class=HTMLResponse)
-async def tags(request: Request) -> Response:
-    return await _page(request, "tags.html", "tags")
-
-
-@router.get("/allocation", response_class=HTMLResponse)
-async def allocation(request: Request) -> Response:
-    return await _page(request, "allocation.html", "allocation")
-
-
-@router.get("/anomalies", response_class=HTMLResponse)
-async def anomalies(request: Request) -> Response:
-    return await _page(request, "anomalies.html", "anomalies")
-
-
-@router.get("/budgets", response_class=HTMLResponse)
-async def budgets(request: Request) -> Response:
-    return await _page(request, "budgets.html", "budgets")
 
 
 @router.get("/channels", response_class=HTMLResponse)

@@ -17,6 +17,7 @@ from costlake.api.auth import AdminTenantDep, PrincipalDep, ServicesDep, TenantD
 from costlake.api.routes.budgets import check_channels
 from costlake.api.schemas_alerts import AnomalyOut, AnomalyPage, EvaluationOut, MonitorOut, NoteBody, ResolveBody, SnoozeBody
 from costlake.catalog import alerts as rows
+from costlake.catalog import tenant_rows
 from costlake.catalog.models import Anomaly, AnomalyMonitor, utcnow
 from costlake.catalog.sources import list_sources
 from costlake.errors import InvalidInput
@@ -31,14 +32,14 @@ PREVIEW_EXPLAINED = 50  # previews explain the largest findings only
 
 @router.get("/anomaly-monitors", response_model=list[MonitorOut], responses={404: ADMIN[404]})
 def list_monitors(tenant: TenantDep, services: ServicesDep) -> list[MonitorOut]:
-    return [MonitorOut.of(m) for m in rows.list_named(services.catalog, AnomalyMonitor, tenant.id)]
+    return [MonitorOut.of(m) for m in tenant_rows.list_rows(services.catalog, AnomalyMonitor, tenant.id)]
 
 
 @router.post("/anomaly-monitors", response_model=MonitorOut, status_code=201, responses={**ADMIN, **INPUT})
 def create_monitor(body: MonitorSpec, tenant: AdminTenantDep, services: ServicesDep) -> MonitorOut:
     check_channels(services, tenant.id, body.channels)
     monitor = AnomalyMonitor(tenant_id=tenant.id, **monitor_logic.monitor_fields(body))
-    return MonitorOut.of(rows.insert_named(services.catalog, monitor))
+    return MonitorOut.of(tenant_rows.insert_row(services.catalog, monitor))
 
 
 @router.post("/anomaly-monitors/preview", responses={**ADMIN, **INPUT})
@@ -69,18 +70,18 @@ def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: Serv
 
 @router.get("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses={404: ADMIN[404]})
 def get_monitor(monitor_id: str, tenant: TenantDep, services: ServicesDep) -> MonitorOut:
-    return MonitorOut.of(rows.get_owned(services.catalog, AnomalyMonitor, tenant.id, monitor_id))
+    return MonitorOut.of(tenant_rows.get_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id))
 
 
 @router.put("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses={**ADMIN, **INPUT})
 def update_monitor(monitor_id: str, body: MonitorSpec, tenant: AdminTenantDep, services: ServicesDep) -> MonitorOut:
     check_channels(services, tenant.id, body.channels)
-    return MonitorOut.of(rows.update_owned(services.catalog, AnomalyMonitor, tenant.id, monitor_id, monitor_logic.monitor_fields(body)))
+    return MonitorOut.of(tenant_rows.update_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id, monitor_logic.monitor_fields(body)))
 
 
 @router.delete("/anomaly-monitors/{monitor_id}", status_code=204, response_class=Response, responses=ADMIN)
 def delete_monitor(monitor_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
-    rows.delete_owned(services.catalog, AnomalyMonitor, tenant.id, monitor_id)
+    tenant_rows.delete_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id)
     return Response(status_code=204)
 
 
@@ -91,7 +92,7 @@ def delete_monitor(monitor_id: str, tenant: AdminTenantDep, services: ServicesDe
 )
 def evaluate_monitor(monitor_id: str, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> EvaluationOut:
     """Run the monitor now; what it finds is notified like any evaluation's."""
-    rows.get_owned(services.catalog, AnomalyMonitor, tenant.id, monitor_id)
+    tenant_rows.get_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id)
     context = AlertContext(services.settings, services.catalog, services.reader)
     report = evaluate_tenant(context, tenant.id, owner=f"api:{principal.token_id or 'operator'}", monitor_ids=[monitor_id])
     return EvaluationOut(
@@ -115,15 +116,15 @@ def list_anomalies(
 
 @router.get("/anomalies/{anomaly_id}", response_model=AnomalyOut, responses={404: ADMIN[404]})
 def get_anomaly(anomaly_id: str, tenant: TenantDep, services: ServicesDep) -> AnomalyOut:
-    return AnomalyOut.of(rows.get_owned(services.catalog, Anomaly, tenant.id, anomaly_id))
+    return AnomalyOut.of(tenant_rows.get_row(services.catalog, Anomaly, tenant.id, anomaly_id))
 
 
 def _act(services: Any, tenant_id: str, anomaly_id: str, principal: Any, event: dict[str, Any], changes: dict[str, Any]) -> AnomalyOut:
-    anomaly = rows.get_owned(services.catalog, Anomaly, tenant_id, anomaly_id)
+    anomaly = tenant_rows.get_row(services.catalog, Anomaly, tenant_id, anomaly_id)
     by = "operator" if principal.operator else f"token:{principal.token_id}"
     event = {**event, "at": utcnow().isoformat(), "by": by}
     changes = {**changes, "events": [*anomaly.events, {k: v for k, v in event.items() if v is not None}]}
-    return AnomalyOut.of(rows.update_owned(services.catalog, Anomaly, tenant_id, anomaly_id, changes))
+    return AnomalyOut.of(tenant_rows.update_row(services.catalog, Anomaly, tenant_id, anomaly_id, changes))
 
 
 @router.post("/anomalies/{anomaly_id}/acknowledge", response_model=AnomalyOut, responses={404: ADMIN[404]})

@@ -12,7 +12,7 @@ from costlake.alerts.series import tenant_scope
 from costlake.alerts.specs import BudgetPreview, BudgetSpec
 from costlake.api.auth import AdminTenantDep, ServicesDep, TenantDep
 from costlake.api.schemas_alerts import BudgetOut
-from costlake.catalog import alerts as rows
+from costlake.catalog import tenant_rows
 from costlake.catalog.models import AlertChannel, Budget, utcnow
 from costlake.errors import InvalidInput
 from costlake.services import Services
@@ -24,7 +24,7 @@ AsOf = Annotated[date | None, Query(description="the day the status is for (defa
 
 
 def check_channels(services: Services, tenant_id: str, channel_ids: list[str]) -> None:
-    known = {channel.id for channel in rows.list_named(services.catalog, AlertChannel, tenant_id)}
+    known = {channel.id for channel in tenant_rows.list_rows(services.catalog, AlertChannel, tenant_id)}
     missing = [cid for cid in channel_ids if cid not in known]
     if missing:
         raise InvalidInput("channels", f"no channel {missing[0]!r} in this tenant; list them with GET .../channels")
@@ -38,13 +38,13 @@ def _out(services: Services, budget: Budget, as_of: date | None) -> BudgetOut:
 
 @router.get("", response_model=list[BudgetOut], responses={404: ADMIN[404]})
 def list_budgets(tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -> list[BudgetOut]:
-    return [_out(services, budget, as_of) for budget in rows.list_named(services.catalog, Budget, tenant.id)]
+    return [_out(services, budget, as_of) for budget in tenant_rows.list_rows(services.catalog, Budget, tenant.id)]
 
 
 @router.post("", response_model=BudgetOut, status_code=201, responses={**ADMIN, **INPUT})
 def create_budget(body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
     check_channels(services, tenant.id, body.channels)
-    budget = rows.insert_named(services.catalog, Budget(tenant_id=tenant.id, **budget_logic.budget_fields(body)))
+    budget = tenant_rows.insert_row(services.catalog, Budget(tenant_id=tenant.id, **budget_logic.budget_fields(body)))
     return _out(services, budget, None)
 
 
@@ -57,17 +57,17 @@ def preview_budget(body: BudgetPreview, tenant: AdminTenantDep, services: Servic
 
 @router.get("/{budget_id}", response_model=BudgetOut, responses={404: ADMIN[404]})
 def get_budget(budget_id: str, tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -> BudgetOut:
-    return _out(services, rows.get_owned(services.catalog, Budget, tenant.id, budget_id), as_of)
+    return _out(services, tenant_rows.get_row(services.catalog, Budget, tenant.id, budget_id), as_of)
 
 
 @router.put("/{budget_id}", response_model=BudgetOut, responses={**ADMIN, **INPUT})
 def update_budget(budget_id: str, body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
     check_channels(services, tenant.id, body.channels)
-    budget = rows.update_owned(services.catalog, Budget, tenant.id, budget_id, budget_logic.budget_fields(body))
+    budget = tenant_rows.update_row(services.catalog, Budget, tenant.id, budget_id, budget_logic.budget_fields(body))
     return _out(services, budget, None)
 
 
 @router.delete("/{budget_id}", status_code=204, response_class=Response, responses=ADMIN)
 def delete_budget(budget_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
-    rows.delete_owned(services.catalog, Budget, tenant.id, budget_id)
+    tenant_rows.delete_row(services.catalog, Budget, tenant.id, budget_id)
     return Response(status_code=204)

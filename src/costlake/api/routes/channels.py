@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from costlake.api.auth import AdminTenantDep, ServicesDep, TenantDep
 from costlake.api.schemas_alerts import ChannelCreate, ChannelOut, ChannelUpdate, DeliveryOut, DeliveryPage
 from costlake.catalog import alerts as rows
+from costlake.catalog import tenant_rows
 from costlake.catalog.models import AlertChannel, AlertNotice, Tenant, new_id
 from costlake.errors import InvalidInput
 from costlake.notify.channels import ChannelInput, build_channel, rotation, send_test, target_fields, test_message, test_notice_data
@@ -31,7 +32,7 @@ def _test_notice(services: Services, tenant: Tenant, channel: AlertChannel) -> A
 
 @router.get("/channels", response_model=list[ChannelOut], responses={404: ADMIN[404]})
 def list_channels(tenant: TenantDep, services: ServicesDep) -> list[ChannelOut]:
-    return [ChannelOut.of(channel) for channel in rows.list_named(services.catalog, AlertChannel, tenant.id)]
+    return [ChannelOut.of(channel) for channel in tenant_rows.list_rows(services.catalog, AlertChannel, tenant.id)]
 
 
 @router.post("/channels", response_model=ChannelOut, status_code=201, responses={**ADMIN, **INPUT})
@@ -42,48 +43,48 @@ def create_channel(body: ChannelCreate, tenant: AdminTenantDep, services: Servic
     if attempt is not None and not attempt.ok:
         field = "to" if body.kind == "email" else "url"
         raise InvalidInput(field, f"the test message failed: {attempt.error}; fix the channel, or pass \"validate\": false to skip the test")
-    channel = rows.insert_named(services.catalog, channel)
+    channel = tenant_rows.insert_row(services.catalog, channel)
     if attempt is not None:  # the test message is in the delivery log like any other
         spacing = SPACING.get(channel.kind, timedelta(0))
         rows.record_sent(services.catalog, _test_notice(services, tenant, channel), channel.id, attempt.status_code, spacing)
-        channel = rows.get_owned(services.catalog, AlertChannel, tenant.id, channel.id)
+        channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel.id)
     return ChannelOut.of(channel, secret)
 
 
 @router.get("/channels/{channel_id}", response_model=ChannelOut, responses={404: ADMIN[404]})
 def get_channel(channel_id: str, tenant: TenantDep, services: ServicesDep) -> ChannelOut:
-    return ChannelOut.of(rows.get_owned(services.catalog, AlertChannel, tenant.id, channel_id))
+    return ChannelOut.of(tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id))
 
 
 @router.put("/channels/{channel_id}", response_model=ChannelOut, responses={**ADMIN, **INPUT})
 def update_channel(channel_id: str, body: ChannelUpdate, tenant: AdminTenantDep, services: ServicesDep) -> ChannelOut:
-    channel = rows.get_owned(services.catalog, AlertChannel, tenant.id, channel_id)
+    channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"url", "to"})
     if body.url is not None or body.to is not None:
         url = body.url if channel.kind != "email" else None
         to = tuple(body.to if body.to is not None else channel.recipients) if channel.kind == "email" else ()
         changes |= target_fields(channel.kind, url, to, services.settings)
-    return ChannelOut.of(rows.update_owned(services.catalog, AlertChannel, tenant.id, channel_id, changes))
+    return ChannelOut.of(tenant_rows.update_row(services.catalog, AlertChannel, tenant.id, channel_id, changes))
 
 
 @router.delete("/channels/{channel_id}", status_code=204, response_class=Response, responses=ADMIN)
 def delete_channel(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
-    rows.delete_owned(services.catalog, AlertChannel, tenant.id, channel_id)
+    tenant_rows.delete_row(services.catalog, AlertChannel, tenant.id, channel_id)
     return Response(status_code=204)
 
 
 @router.post("/channels/{channel_id}/rotate-secret", response_model=ChannelOut, responses={**ADMIN, **INPUT})
 def rotate_secret(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> ChannelOut:
     """A new signing secret, shown once; the previous one keeps signing too for 24 hours."""
-    channel = rows.get_owned(services.catalog, AlertChannel, tenant.id, channel_id)
+    channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id)
     changes, secret = rotation(channel, services.settings)
-    return ChannelOut.of(rows.update_owned(services.catalog, AlertChannel, tenant.id, channel_id, changes), secret)
+    return ChannelOut.of(tenant_rows.update_row(services.catalog, AlertChannel, tenant.id, channel_id, changes), secret)
 
 
 @router.post("/channels/{channel_id}/test", response_model=DeliveryOut, responses=ADMIN)
 def test_channel(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> DeliveryOut:
     """Send a test message now (logged as a delivery, retried like any other)."""
-    channel = rows.get_owned(services.catalog, AlertChannel, tenant.id, channel_id)
+    channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id)
     rows.record_notice(services.catalog, _test_notice(services, tenant, channel), [channel.id])
     deliver_due(services.catalog, services.settings, tenant_id=tenant.id)
     (delivery,), _ = rows.list_deliveries(services.catalog, tenant.id, channel_id=channel.id, status=None, limit=1, cursor=None)

@@ -20,8 +20,8 @@ from costlake.api.schemas import (
     MonthHealthOut,
     SourceHealthOut,
 )
-from costlake.catalog import alerts as alert_rows
 from costlake.catalog import sources as source_rows
+from costlake.catalog import tenant_rows
 from costlake.catalog.models import AlertChannel
 from costlake.errors import InvalidInput
 from costlake.metrics.health import metric_pull_health
@@ -168,6 +168,6 @@ def health(tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[st
                 id=channel.id, name=channel.name, kind=channel.kind, failing=channel_failing(channel),
                 failing_since=channel.failing_since, last_error=channel.last_error,
             )
-            for channel in alert_rows.list_named(services.catalog, AlertChannel, tenant.id)
+            for channel in tenant_rows.list_rows(services.catalog, AlertChannel, tenant.id)
         ],
     }

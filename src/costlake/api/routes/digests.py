@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from costlake.api.answers import answers
 from costlake.api.auth import ServicesDep, admins_only
 from costlake.api.schemas_dashboards import DigestIn, DigestOut
-from costlake.catalog import dashboards as rows
+from costlake.catalog import tenant_rows
 from costlake.catalog.models import Dashboard, Digest, SavedView, Tenant
 from costlake.digests.periods import latest_period
 from costlake.digests.send import store_slack_url
@@ -45,9 +45,9 @@ def create_digest(body: DigestIn, tenant: AdminDep, services: ServicesDep) -> Di
     if (body.view_id is None) == (body.dashboard_id is None):
         raise InvalidInput("view_id", "give view_id or dashboard_id (one of them)")
     if body.view_id:
-        rows.get_row(services.catalog, SavedView, tenant.id, body.view_id)
+        tenant_rows.get_row(services.catalog, SavedView, tenant.id, body.view_id)
     else:
-        rows.get_row(services.catalog, Dashboard, tenant.id, body.dashboard_id or "")
+        tenant_rows.get_row(services.catalog, Dashboard, tenant.id, body.dashboard_id or "")
     if not body.email_to and body.slack is None:
         raise InvalidInput("email_to", "give email_to recipients, a slack webhook, or both")
     slack = store_slack_url(body.slack.webhook_url, services.settings) if body.slack else None
@@ -55,36 +55,36 @@ def create_digest(body: DigestIn, tenant: AdminDep, services: ServicesDep) -> Di
         tenant_id=tenant.id, name=body.name, frequency=body.frequency, view_id=body.view_id, dashboard_id=body.dashboard_id,
         email_to=list(body.email_to), slack=slack, enabled=body.enabled, last_period=latest_period(body.frequency, datetime.now(UTC)).key,
     )
-    return DigestOut.of(rows.insert(services.catalog, digest))
+    return DigestOut.of(tenant_rows.insert_row(services.catalog, digest))
 
 
 @router.get("", response_model=list[DigestOut], responses=answers(401, 403, 404))
 def list_digests(tenant: AdminDep, services: ServicesDep) -> list[DigestOut]:
-    return [DigestOut.of(digest) for digest in rows.list_rows(services.catalog, Digest, tenant.id)]
+    return [DigestOut.of(digest) for digest in tenant_rows.list_rows(services.catalog, Digest, tenant.id)]
 
 
 @router.get("/{digest_id}", response_model=DigestOut, responses=answers(401, 403, 404))
 def get_digest(digest_id: str, tenant: AdminDep, services: ServicesDep) -> DigestOut:
-    return DigestOut.of(rows.get_row(services.catalog, Digest, tenant.id, digest_id))
+    return DigestOut.of(tenant_rows.get_row(services.catalog, Digest, tenant.id, digest_id))
 
 
 @router.delete("/{digest_id}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
 def delete_digest(digest_id: str, tenant: AdminDep, services: ServicesDep) -> Response:
-    rows.delete_row(services.catalog, Digest, tenant.id, digest_id)
+    tenant_rows.delete_row(services.catalog, Digest, tenant.id, digest_id)
     return Response(status_code=204)
 
 
 @router.post("/{digest_id}/send", response_model=SendOut, responses=answers(401, 403, 404, 422))
 def send_digest(digest_id: str, tenant: AdminDep, services: ServicesDep, body: Annotated[SendRequest | None, Body()] = None) -> Any:
     """Send the latest ended period now; on incomplete data it waits (status "waiting") unless `force`."""
-    digest = rows.get_row(services.catalog, Digest, tenant.id, digest_id)
+    digest = tenant_rows.get_row(services.catalog, Digest, tenant.id, digest_id)
     outcome = services.digests.send(digest, latest_period(digest.frequency, datetime.now(UTC)), force=bool(body and body.force))
     return SendOut(status=outcome.status, period=outcome.period, message=outcome.message)
 
 
 @router.get("/{digest_id}/preview", response_model=PreviewOut, responses=answers(401, 403, 404))
 def preview_digest(digest_id: str, tenant: AdminDep, services: ServicesDep) -> PreviewOut:
-    digest = rows.get_row(services.catalog, Digest, tenant.id, digest_id)
+    digest = tenant_rows.get_row(services.catalog, Digest, tenant.id, digest_id)
     period = latest_period(digest.frequency, datetime.now(UTC))
     text, html = services.digests.preview(digest, period)
     return PreviewOut(period=period.key, text=text, html=html)
