@@ -213,3 +213,45 @@ def test_two_workers_evaluating_one_tenant_at_once_tell_everything_once(settings
         assert len(anomalies) == 1
     finally:
         catalog.close()
+
+
+def test_monitors_budgets_and_digests_scope_by_allocation_dimensions(client, loaded) -> None:  # type: ignore[no-untyped-def]
+    """dim:<name> works wherever an explorer scope does: a monitor split by it, a budget filtered on it, a digest of a
+    view grouped by it; before the rules define it, each says so with a 422."""
+    acme, data = loaded
+    base, admin = _base(acme.name), auth(acme.admin)
+    by_team = {**MONITOR, "name": "by team", "split_by": ["dim:team"]}
+    budget = {"name": "analytics", "filters": [{"dimension": "dim:team", "op": "eq", "values": ["analytics"]}], "period": "month",
+              "amount": "1000000", "currency": "USD", "thresholds": [{"kind": "actual", "percent": 80}]}
+    early = client.post(f"{base}/anomaly-monitors", headers=admin, json=by_team)
+    assert early.status_code == 422 and "dim:team" in early.text and "no allocation rules" in early.text
+    assert client.post(f"{base}/budgets", headers=admin, json=budget).status_code == 422
+
+    team = {"name": "team", "rules": [{"when": [{"dimension": "SubAccountId", "op": "eq", "values": ["project-x"]}], "value": "analytics"},
+                                      {"coalesce": ["team"]}]}
+    assert client.put(f"{base}/allocation/draft", headers=admin, json={"dimensions": [team]}).status_code == 200
+    assert client.post(f"{base}/allocation/publish", headers=admin).status_code == 200
+
+    monitor = client.post(f"{base}/anomaly-monitors", headers=admin, json=by_team)
+    assert monitor.status_code == 201, monitor.text
+    evaluated = client.post(f"{base}/anomaly-monitors/{monitor.json()['id']}/evaluate", headers=admin)
+    assert evaluated.status_code == 200 and evaluated.json()["anomalies_opened"] == 1, evaluated.text
+    (anomaly,) = client.get(f"{base}/anomalies", headers=admin, params={"monitor_id": monitor.json()["id"]}).json()["items"]
+    assert anomaly["series"] == {"dim:team": "analytics"}  # BigQuery and Compute Engine of project-x, summed
+    assert abs((data.injection.start - date.fromisoformat(anomaly["start_date"])).days) <= 1
+    assert anomaly["root_causes"][0]["value"] in {"compute", "project-x/BigQuery/compute", "BigQuery"}
+
+    created = client.post(f"{base}/budgets", headers=admin, json=budget)
+    assert created.status_code == 201, created.text
+    status = client.get(f"{base}/budgets/{created.json()['id']}", headers=admin, params={"as_of": TODAY.isoformat()}).json()["status"]
+    month_start = TODAY.replace(day=1)
+    expected = sum(row["EffectiveCost"] for row in data.usage.table().to_pylist()
+                   if row["SubAccountId"] == "project-x" and month_start <= row["ChargePeriodStart"].date() <= TODAY)
+    assert Decimal(status["spend"]) == expected
+
+    view = client.post(f"{base}/views", headers=admin, json={"name": "By team", "query": {"group_by": ["dim:team"]}, "range": "last_30_days"})
+    assert view.status_code == 201, view.text
+    digest = client.post(f"{base}/digests", headers=admin, json={"name": "Weekly", "frequency": "weekly", "view_id": view.json()["id"], "email_to": ["a@example.com"]})
+    assert digest.status_code == 201, digest.text
+    preview = client.get(f"{base}/digests/{digest.json()['id']}/preview", headers=admin)
+    assert preview.status_code == 200 and "analytics" in preview.json()["text"], preview.text

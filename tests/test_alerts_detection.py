@@ -46,11 +46,17 @@ def injections(series: list[SeriesSpec], count: int, seed: int, days: int, sizes
     return out
 
 
+SEEDS = [(11, 5, 21), (12, 6, 22), (13, 7, 23)]  # series, injections, noise
+
+
+@pytest.mark.parametrize("seeds", SEEDS, ids=lambda seeds: f"seeds-{seeds[0]}")
 @pytest.mark.parametrize(("days", "sizes"), [(7, (3.0, 8.0)), (1, (8.0, 12.0))], ids=["lasting-3-to-8-sigma", "one-day-8-to-12-sigma"])
-def test_every_injected_anomaly_is_found_within_a_day_of_its_start(days: int, sizes: tuple[float, float]) -> None:
-    series = standard_series(48, seed=11)
-    injected = injections(series, 24, seed=5, days=days, sizes=sizes)
-    usage = DailyUsage(START, HISTORY_DAYS + 130, series, injected, seed=21)
+def test_every_injected_anomaly_is_found_within_a_day_of_its_start(days: int, sizes: tuple[float, float], seeds: tuple[int, int, int]) -> None:
+    """Lasting shifts from 3 sigmas, one-day spikes from 8 (docs/alerts.md: why a one-day 3-sigma spike cannot be
+    told from noise at the false-positive rate below); 24 injected per data set, 3 data sets."""
+    series = standard_series(48, seed=seeds[0])
+    injected = injections(series, 24, seed=seeds[1], days=days, sizes=sizes)
+    usage = DailyUsage(START, HISTORY_DAYS + 130, series, injected, seed=seeds[2])
     found = scan_all(usage, START + timedelta(days=HISTORY_DAYS), START + timedelta(days=HISTORY_DAYS + 129))
     misses = []
     for injection in injected:
@@ -65,12 +71,15 @@ def test_every_injected_anomaly_is_found_within_a_day_of_its_start(days: int, si
 
 
 def test_anomaly_free_seasonal_data_raises_at_most_one_false_positive_per_100_series_months() -> None:
-    series = standard_series(200, seed=17)
-    months = 6
-    usage = DailyUsage(START, HISTORY_DAYS + 30 * months, series, seed=23)
-    found = scan_all(usage, START + timedelta(days=HISTORY_DAYS), START + timedelta(days=HISTORY_DAYS + 30 * months - 1))
-    false_positives = sum(len(findings) for findings in found.values())
-    series_months = len(series) * months
+    """Three data sets of 200 series over 6 months (3,600 series-months), counted together: one data set alone
+    holds about 12 series-months per allowed false positive, too few to tell a rate from luck."""
+    months, false_positives, series_months = 6, 0, 0
+    for series_seed, noise_seed in [(17, 23), (1, 2), (3, 4)]:
+        series = standard_series(200, seed=series_seed)
+        usage = DailyUsage(START, HISTORY_DAYS + 30 * months, series, seed=noise_seed)
+        found = scan_all(usage, START + timedelta(days=HISTORY_DAYS), START + timedelta(days=HISTORY_DAYS + 30 * months - 1))
+        false_positives += sum(len(findings) for findings in found.values())
+        series_months += len(series) * months
     assert false_positives <= series_months / 100, f"{false_positives} false positives over {series_months} series-months"
 
 

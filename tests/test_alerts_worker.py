@@ -42,7 +42,7 @@ def test_a_sync_leads_to_an_evaluation_by_the_default_monitor(settings, make_ten
         while list_runs(services.catalog, source.id, limit=1, cursor=None)[0][0].status in ("queued", "running"):
             pass
         assert rows.find_default_monitor(services.catalog, acme.id) is None
-        scheduler = Scheduler(services.runner)
+        scheduler = Scheduler(services.runner, services.scheduled_jobs())
         scheduler.tick()  # runs the hook (default monitor, evaluation asked for), then the evaluation
         monitor = rows.find_default_monitor(services.catalog, acme.id)
         assert monitor is not None and monitor.split_by == ["ServiceName", "SubAccountId"] and monitor.channels == []

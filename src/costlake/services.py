@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from costlake.alerts.evaluation import AlertContext, AlertsWorker
 from costlake.allocation import Allocation
 from costlake.catalog import Catalog, open_catalog
 from costlake.digests.send import DigestSender
@@ -28,6 +29,7 @@ class Services:
     pulls: PullRunner
     digests: DigestSender
     allocation: Allocation
+    alerts: AlertsWorker
 
     @classmethod
     def open(cls, settings: Settings, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Services:
@@ -36,13 +38,17 @@ class Services:
         lake = Lake(settings)
         runner = SyncRunner(SyncContext(settings, catalog, lake, handlers=handlers))
         reader = CostReader(settings, lake)
+        allocation = Allocation(catalog, reader)
+        reader.plans = allocation.for_query  # every reader of costs (explorer, alerts, digests) answers dim:<name>
         tag_keys = lambda tenant_id: [key for key, _ in reader.tag_coverage(Scope(tenant_id=tenant_id))]
         pulls = PullRunner(PullContext(settings, catalog, runner.context.owner, tag_keys))
-        return cls(settings, catalog, lake, runner, reader, pulls, DigestSender(settings, catalog, reader), Allocation(catalog, reader))
+        alerts = AlertsWorker(AlertContext(settings, catalog, reader), runner.context.owner)
+        return cls(settings, catalog, lake, runner, reader, pulls, DigestSender(settings, catalog, reader), allocation, alerts)
 
     def scheduled_jobs(self) -> list[Callable[[], object]]:
-        """What the scheduler runs on each tick besides syncs and hook deliveries."""
-        return [self.pulls.start_due, self.digests.run_due]
+        """What the scheduler runs on each tick besides syncs and hook deliveries: alert evaluations and
+        notifications first, then metric pulls and digests."""
+        return [self.alerts.tick, self.pulls.start_due, self.digests.run_due]
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)

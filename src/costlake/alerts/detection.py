@@ -7,8 +7,8 @@ Why this shape (docs/alerts.md has the long form):
 - The noise sigma comes from same-weekday differences a week apart (their RMS without the largest eighth): free of the
   weekly pattern without estimating it, hardly touched by a trend, and widened by the baseline's own uncertainty.
 - CUSUM accumulates evidence over consecutive days: a large spike fires on its first day, a lasting shift of three
-  noise sigmas after two to four days, and the finding is dated back to the first day of the stretch of days out
-  by one sigma that ends on the alarm. Requiring evidence over days is what keeps false positives rare.
+  noise sigmas after two to four days, and the finding is dated back to its most likely first day (the change
+  point of a step of unknown size). Requiring evidence over days is what keeps false positives rare.
 - Days inside a finding (its first EXCLUDE_DAYS) and sustained suspect runs are kept out of the baselines, found
   in up to PASSES passes; after EXCLUDE_DAYS a lasting change becomes the new normal and the finding ends.
 
@@ -284,18 +284,30 @@ def _walk(z: np.ndarray, span: tuple[int, int], begin: int, sensitivity: Sensiti
             continue
         suspect_from = index if suspect_from is None else suspect_from
         if cusum >= sensitivity.threshold:
-            # The start: the first day of the unbroken stretch of days out by EXIT_Z that ends on the alarm. The sum
-            # may have left zero earlier on noise (then the stretch is shorter) or a day late, on a first anomalous
-            # day under the slack (then the stretch is longer).
-            start = index
-            while start > span[0] and start > index - BACKDATE_DAYS and z[start - 1 - begin] >= EXIT_Z:
-                start -= 1
+            start = _change_point(z, begin, max(span[0], index - BACKDATE_DAYS), index)
             current, quiet_days, suspect_from = [start, index, index], 0, None
     if current is not None:
         run.findings.append((current[0], current[1], current[2], True))
     elif suspect_from is not None and span[1] - suspect_from + 1 >= SUSPECT_RUN:
         run.suspects.append((suspect_from, span[1]))
     return run
+
+
+def _change_point(z: np.ndarray, begin: int, earliest: int, alarm: int) -> int:
+    """The most likely first day of the shift that alarmed on `alarm`, not before `earliest`: for a step of unknown
+    size from day s, the log-likelihood ratio is S(s)^2 / 2n, S(s) the sum of the n z-scores s..alarm; the start
+    maximises it. Unlike the day the CUSUM left zero, it neither starts on a noise day before a jump nor misses a
+    first anomalous day that fell under the slack."""
+    start, best, total = alarm, 0.0, 0.0
+    for day in range(alarm, earliest - 1, -1):
+        value = z[day - begin]
+        if np.isnan(value):
+            break
+        total += value
+        ratio = total * abs(total) / (alarm - day + 1)
+        if ratio > best:
+            start, best = day, ratio
+    return start
 
 
 def _detect_batch(

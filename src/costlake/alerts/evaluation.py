@@ -26,7 +26,6 @@ from costlake.errors import Conflict
 from costlake.notify.deliveries import deliver_due
 from costlake.query.engine import CostReader
 from costlake.settings import Settings
-from costlake.store import Lake
 from costlake.text import money_text
 
 log = logging.getLogger(__name__)
@@ -170,8 +169,8 @@ def evaluate_tenant(
 class AlertsWorker:
     """The scheduler's part: evaluate tenants that are due, then send what is due. Never raises."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, lake: Lake, owner: str) -> None:
-        self.context = AlertContext(settings, catalog, CostReader(settings, lake))
+    def __init__(self, context: AlertContext, owner: str) -> None:
+        self.context = context
         self.owner = owner
 
     def tick(self) -> None:

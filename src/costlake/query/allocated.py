@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from costlake.query.model import CostQuery, Filter
 
 if TYPE_CHECKING:
+    from costlake.query.scope import Scope
     from costlake.query.sql import Params
 
 
@@ -43,3 +44,10 @@ class AllocationPlan(Protocol):
     def dimension_names(self) -> list[str]: ...
 
     def grouped(self, grouping: Grouping, params: Params) -> AllocatedSql: ...
+
+
+class PlanLookup(Protocol):
+    """Finds the plan a query naming dim:<names> needs (rules version `number`, or the published one), or None when
+    it names none; raises InvalidInput naming `field` for an unknown dimension. costlake.allocation provides it."""
+
+    def __call__(self, scope: Scope, names: list[str], number: int | None, field: str = "group_by") -> AllocationPlan | None: ...

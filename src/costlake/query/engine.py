@@ -13,7 +13,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from costlake.duckdb_io import connect
-from costlake.query.allocated import AllocationPlan, Grouping
+from costlake.query.allocated import AllocationPlan, Grouping, PlanLookup
 from costlake.query.cache import ResultCache, TenantGate, cached, freeze
 from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
@@ -42,9 +42,13 @@ class CostResult:
 
 
 class CostReader:
-    """One DuckDB database per process; each query runs on its own cursor, so threads don't share results."""
+    """One DuckDB database per process; each query runs on its own cursor, so threads don't share results.
+
+    `plans` answers dim:<name> for every caller that reads through this reader (the explorer, alerts, digests):
+    the process that composes the services sets it to its allocation's lookup (costlake.services)."""
 
     def __init__(self, settings: Settings, lake: Lake) -> None:
+        self.plans: PlanLookup | None = None
         self._lake = lake
         self._connection = connect(settings, [settings.lake_root])
         self._connection.execute("SET parquet_metadata_cache = true")
@@ -111,13 +115,20 @@ class CostReader:
         """The same, as an Arrow table (None when the tenant has no table yet)."""
         return self._run(scope, sql, params, ctes, arrow=True)
 
+    def plan_for(self, query: CostQuery, scope: Scope) -> AllocationPlan | None:
+        """The allocation plan a query naming dim:<name> needs, from `plans` (None for a plain query)."""
+        names = query.allocation_dimensions()
+        if self.plans is None or not (names or query.allocation_version):
+            return None
+        return self.plans(scope, names, query.allocation_version)
+
     def costs(self, query: CostQuery, scope: Scope, plan: AllocationPlan | None = None) -> CostResult:
         """Rows per period, group and currency, how long the engine took, and the allocation's warnings.
 
-        `plan` answers dim:<name> (the caller checked that it knows every name the query uses)."""
+        `plan` answers dim:<name>; without one, `plans` is asked."""
         started = time.perf_counter()
         params = Params()
-        statement = cost_query_sql(query, scope.conditions(params), params, plan)
+        statement = cost_query_sql(query, scope.conditions(params), params, plan or self.plan_for(query, scope))
         rows = self._run(scope, statement.sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params, statement.ctes)
         width = len(query.group_by)
         result = [
@@ -138,7 +149,7 @@ class CostReader:
         """What `costs` answers, as an Arrow table (period, g0.., currency, cost, other; None without data): for
         callers that process many rows (alert evaluations), without a Python object per row."""
         params = Params()
-        statement = cost_query_sql(query, scope.conditions(params), params)
+        statement = cost_query_sql(query, scope.conditions(params), params, self.plan_for(query, scope))
         return self._run(scope, statement.sql, params, statement.ctes, arrow=True)
 
     def dimension_values(

@@ -1,5 +1,5 @@
-"""The sync loop of `costlake serve` and `costlake worker`: start due syncs, run after-commit hooks, evaluate alerts and
-send notifications, and vacuum tables now and then."""
+"""The sync loop of `costlake serve` and `costlake worker`: start due syncs, run after-commit hooks and the jobs the
+services schedule (alert evaluations and notifications, metric pulls, digests), and vacuum tables now and then."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from costlake.alerts.evaluation import AlertsWorker
 from costlake.catalog.tenants import list_tenants
 from costlake.hooks import Dispatcher, HookContext
 from costlake.sync.runner import SyncRunner
@@ -20,13 +19,11 @@ HOUSEKEEPING_EVERY_SECONDS = 3600
 
 class Scheduler:
     def __init__(self, runner: SyncRunner, jobs: Sequence[Callable[[], object]] = ()) -> None:
-        """`jobs` run on every tick too (metric pulls, digests: Services.scheduled_jobs), each on its own, after the
-        alerts' evaluations and notifications."""
+        """`jobs` run on every tick too, each on its own (Services.scheduled_jobs)."""
         self.runner = runner
         context = runner.context
-        self.jobs = [AlertsWorker(context.settings, context.catalog, context.lake, context.owner).tick, *jobs]
+        self.jobs = list(jobs)
         self.dispatcher = Dispatcher(HookContext(context.settings, context.catalog, context.lake), context.handlers, context.owner)
-        self.alerts = AlertsWorker(context.settings, context.catalog, context.lake, context.owner)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_housekeeping = 0.0

@@ -9,12 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from costlake.alerts import monitors as monitor_logic
-from costlake.alerts.evaluation import AlertContext, evaluate_tenant
-from costlake.alerts.root_cause import TagKeys
+from costlake.alerts.evaluation import evaluate_tenant
 from costlake.alerts.series import source_states, tenant_scope
 from costlake.alerts.specs import MonitorPreview, MonitorSpec
 from costlake.api.auth import AdminTenantDep, PrincipalDep, ServicesDep, TenantDep
-from costlake.api.routes.budgets import check_channels
+from costlake.api.routes.budgets import check_channels, check_dimensions
 from costlake.api.schemas_alerts import AnomalyOut, AnomalyPage, EvaluationOut, MonitorOut, NoteBody, ResolveBody, SnoozeBody
 from costlake.catalog import alerts as rows
 from costlake.catalog import tenant_rows
@@ -38,6 +37,7 @@ def list_monitors(tenant: TenantDep, services: ServicesDep) -> list[MonitorOut]:
 @router.post("/anomaly-monitors", response_model=MonitorOut, status_code=201, responses={**ADMIN, **INPUT})
 def create_monitor(body: MonitorSpec, tenant: AdminTenantDep, services: ServicesDep) -> MonitorOut:
     check_channels(services, tenant.id, body.channels)
+    check_dimensions(services, tenant.id, body.filters, body.split_by)
     monitor = AnomalyMonitor(tenant_id=tenant.id, **monitor_logic.monitor_fields(body))
     return MonitorOut.of(tenant_rows.insert_row(services.catalog, monitor))
 
@@ -45,6 +45,7 @@ def create_monitor(body: MonitorSpec, tenant: AdminTenantDep, services: Services
 @router.post("/anomaly-monitors/preview", responses={**ADMIN, **INPUT})
 def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: ServicesDep) -> dict[str, Any]:
     """Backtest: what this monitor would have raised over start..end (at most a year), before it is saved."""
+    check_dimensions(services, tenant.id, body.filters, body.split_by)
     scope = tenant_scope(tenant.id)
     states = source_states(services.reader, scope, list_sources(services.catalog, tenant.id))
     found = []
@@ -56,7 +57,7 @@ def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: Serv
                 direction=finding.direction)
         for scanned, finding in found[:PREVIEW_EXPLAINED]
     ]
-    monitor_logic.explain_anomalies(services.reader, scope, body, probes, TagKeys())
+    monitor_logic.explain_anomalies(services.reader, scope, body, probes, services.alerts.context.tag_keys)
     items = []
     for rank, (scanned, finding) in enumerate(found):
         view = monitor_logic.finding_view(None, scanned.series, finding, scanned.scores)
@@ -76,6 +77,7 @@ def get_monitor(monitor_id: str, tenant: TenantDep, services: ServicesDep) -> Mo
 @router.put("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses={**ADMIN, **INPUT})
 def update_monitor(monitor_id: str, body: MonitorSpec, tenant: AdminTenantDep, services: ServicesDep) -> MonitorOut:
     check_channels(services, tenant.id, body.channels)
+    check_dimensions(services, tenant.id, body.filters, body.split_by)
     return MonitorOut.of(tenant_rows.update_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id, monitor_logic.monitor_fields(body)))
 
 
@@ -93,7 +95,7 @@ def delete_monitor(monitor_id: str, tenant: AdminTenantDep, services: ServicesDe
 def evaluate_monitor(monitor_id: str, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> EvaluationOut:
     """Run the monitor now; what it finds is notified like any evaluation's."""
     tenant_rows.get_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id)
-    context = AlertContext(services.settings, services.catalog, services.reader)
+    context = services.alerts.context
     report = evaluate_tenant(context, tenant.id, owner=f"api:{principal.token_id or 'operator'}", monitor_ids=[monitor_id])
     return EvaluationOut(
         monitors=report.monitors, anomalies_opened=report.anomalies_opened, anomalies_updated=report.anomalies_updated,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from costlake.api.schemas_alerts import BudgetOut
 from costlake.catalog import tenant_rows
 from costlake.catalog.models import AlertChannel, Budget, utcnow
 from costlake.errors import InvalidInput
+from costlake.query.model import Filter, allocation_names
 from costlake.services import Services
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/budgets", tags=["alerts"])
@@ -28,6 +30,14 @@ def check_channels(services: Services, tenant_id: str, channel_ids: list[str]) -
     missing = [cid for cid in channel_ids if cid not in known]
     if missing:
         raise InvalidInput("channels", f"no channel {missing[0]!r} in this tenant; list them with GET .../channels")
+
+
+def check_dimensions(services: Services, tenant_id: str, filters: Sequence[Filter], split_by: Sequence[str] = ()) -> None:
+    """A dim:<name> in a budget's or monitor's scope must be one the tenant's published allocation rules define:
+    a 422 now rather than evaluations that fail later."""
+    scope = tenant_scope(tenant_id)
+    services.allocation.for_query(scope, allocation_names(list(split_by)), None, field="split_by")
+    services.allocation.for_query(scope, allocation_names([f.dimension for f in filters]), None, field="filters")
 
 
 def _out(services: Services, budget: Budget, as_of: date | None) -> BudgetOut:
@@ -44,6 +54,7 @@ def list_budgets(tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -
 @router.post("", response_model=BudgetOut, status_code=201, responses={**ADMIN, **INPUT})
 def create_budget(body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
     check_channels(services, tenant.id, body.channels)
+    check_dimensions(services, tenant.id, body.filters)
     budget = tenant_rows.insert_row(services.catalog, Budget(tenant_id=tenant.id, **budget_logic.budget_fields(body)))
     return _out(services, budget, None)
 
@@ -51,6 +62,7 @@ def create_budget(body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDe
 @router.post("/preview", responses={**ADMIN, **INPUT})
 def preview_budget(body: BudgetPreview, tenant: AdminTenantDep, services: ServicesDep) -> dict[str, Any]:
     """Backtest: per period of start..end, the first day each threshold was (or would have been) crossed."""
+    check_dimensions(services, tenant.id, body.filters)
     periods = list(budget_logic.backtest(services.reader, tenant_scope(tenant.id), body, body.start, body.end))
     return {"periods": periods, "crossings": sum(len(p["crossed"]) for p in periods)}
 
@@ -63,6 +75,7 @@ def get_budget(budget_id: str, tenant: TenantDep, services: ServicesDep, as_of: 
 @router.put("/{budget_id}", response_model=BudgetOut, responses={**ADMIN, **INPUT})
 def update_budget(budget_id: str, body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
     check_channels(services, tenant.id, body.channels)
+    check_dimensions(services, tenant.id, body.filters)
     budget = tenant_rows.update_row(services.catalog, Budget, tenant.id, budget_id, budget_logic.budget_fields(body))
     return _out(services, budget, None)
 
