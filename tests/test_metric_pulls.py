@@ -211,7 +211,7 @@ def test_the_scheduler_runs_every_job_each_tick_even_when_one_fails(client) -> N
     from costlake.sync.scheduler import Scheduler
 
     services = client.app.state.services
-    assert services.scheduled_jobs() == [services.pulls.start_due, services.digests.run_due]
+    assert services.scheduled_jobs() == [services.alerts.tick, services.pulls.start_due, services.digests.run_due]
     ran: list[str] = []
 
     def broken() -> None:

@@ -4,13 +4,14 @@ allows one running run per pull across every process, and a run whose lease ran 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from costlake.catalog.database import Catalog, rows_changed
+from costlake.catalog import leases
+from costlake.catalog.database import Catalog
 from costlake.catalog.models import Metric, MetricPull, MetricPullRun, utcnow
 from costlake.errors import Conflict, NotFound
 
@@ -91,13 +92,7 @@ def start_run(catalog: Catalog, pull: MetricPull, *, trigger: str, first: date, 
 
 def renew_lease(catalog: Catalog, run_id: str, owner: str, lease: timedelta, attempts: int) -> bool:
     """Extend the run's lease (and note the attempt); False when the run is no longer ours."""
-    with catalog.session() as session:
-        result = session.execute(
-            update(MetricPullRun)
-            .where(MetricPullRun.id == run_id, MetricPullRun.lease_owner == owner, MetricPullRun.status == "running")
-            .values(lease_expires_at=utcnow() + lease, attempts=attempts)
-        )
-        return rows_changed(result) == 1
+    return leases.renew_lease(catalog, MetricPullRun, run_id, owner, lease, attempts=attempts)
 
 
 @dataclass
@@ -145,8 +140,8 @@ def list_runs(catalog: Catalog, pull: MetricPull, limit: int) -> list[MetricPull
 def due_pulls(catalog: Catalog, interval: timedelta) -> list[MetricPull]:
     """Enabled pulls that never ran, or whose last run started longer than one interval ago."""
     now = utcnow()
-    last = select(MetricPullRun.pull_id, func.max(MetricPullRun.started_at).label("started_at")).group_by(MetricPullRun.pull_id).subquery()
-    query = select(MetricPull, last.c.started_at).outerjoin(last, last.c.pull_id == MetricPull.id).where(MetricPull.enabled.is_(True))
+    last = leases.last_started(MetricPullRun.pull_id, MetricPullRun.started_at)
+    query = select(MetricPull, last.c.started_at).outerjoin(last, last.c.subject == MetricPull.id).where(MetricPull.enabled.is_(True))
     with catalog.session() as session:
         rows = session.execute(query).all()
-    return [pull for pull, started in rows if started is None or now - started.replace(tzinfo=UTC) >= interval]
+    return [pull for pull, started in rows if leases.interval_passed(started, interval, now)]

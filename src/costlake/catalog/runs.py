@@ -12,12 +12,13 @@ import base64
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from costlake.catalog import leases
 from costlake.catalog.database import Catalog, rows_changed
 from costlake.catalog.models import BillingSource, SyncRun, utcnow
 from costlake.catalog.owners import owner_is_gone
@@ -113,13 +114,7 @@ def renew_queued(catalog: Catalog, owner: str, lease: timedelta) -> int:
 
 def renew_lease(catalog: Catalog, run_id: str, owner: str, lease: timedelta) -> bool:
     """Extend a run's lease; False when the run is no longer ours (it was expired by someone else)."""
-    with catalog.session() as session:
-        result = session.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.lease_owner == owner, SyncRun.status == "running")
-            .values(lease_expires_at=utcnow() + lease)
-        )
-        return rows_changed(result) == 1
+    return leases.renew_lease(catalog, SyncRun, run_id, owner, lease)
 
 
 @dataclass
@@ -226,20 +221,13 @@ def due_sources(catalog: Catalog, interval: timedelta, now: datetime | None = No
     """Enabled sources that never synced, whose last run started longer than one interval ago, or whose last run
     failed and whose retry delay has passed."""
     now = now or utcnow()
-    last_started = (
-        select(SyncRun.source_id, func.max(SyncRun.started_at).label("started_at")).group_by(SyncRun.source_id).subquery()
-    )
-    query = (
-        select(BillingSource, last_started.c.started_at)
-        .outerjoin(last_started, last_started.c.source_id == BillingSource.id)
-        .where(BillingSource.enabled.is_(True))
-    )
+    last = leases.last_started(SyncRun.source_id, SyncRun.started_at)
+    query = select(BillingSource, last.c.started_at).outerjoin(last, last.c.subject == BillingSource.id).where(BillingSource.enabled.is_(True))
     with catalog.session() as session:
         rows = session.execute(query).all()
     due = []
     for source, started_at in rows:
-        # Compared in Python: the column comes back naive on SQLite and aware on PostgreSQL through the subquery.
-        if started_at is None or now - started_at.replace(tzinfo=UTC) >= interval:
+        if leases.interval_passed(started_at, interval, now):
             due.append(source)
         elif source.last_status == "failed" and source.last_synced_at is not None:
             if now - source.last_synced_at >= retry_delay(source.failed_attempts, interval):
