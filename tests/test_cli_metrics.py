@@ -46,6 +46,10 @@ def test_events_and_webhooks_from_the_cli(settings) -> None:  # type: ignore[no-
     hook = json.loads(ok("webhook", "add", "--tenant", "acme", "github"))
     assert hook["url"].startswith("/api/v1/hooks/") and hook["secret"]
     assert hook["secret"] not in ok("webhook", "list", "--tenant", "acme", "--output", "json")
+    replaced = runner.invoke(app, ["webhook", "set-secret", "--tenant", "acme", hook["id"]], input="issued-by-the-provider-0123456789\n")
+    assert replaced.exit_code == 0 and "secret replaced" in replaced.stderr and "issued-by" not in replaced.stdout + replaced.stderr
+    empty = runner.invoke(app, ["webhook", "set-secret", "--tenant", "acme", hook["id"]], input="\n")
+    assert empty.exit_code == 1 and "standard input" in empty.stderr
     bad = runner.invoke(app, ["event", "add", "--tenant", "acme", "x", "--category", "party"])
     assert bad.exit_code == 1 and "category" in bad.stderr
 

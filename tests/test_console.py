@@ -587,7 +587,7 @@ def test_member_sees_data_health_but_no_billing_sources(page: Any, console_serve
     wait_ready(page)  # members explore costs too
     assert page.locator(".badge-role").inner_text().lower() == "member"
     nav = page.locator("nav.nav a")
-    assert nav.all_inner_texts() == ["Explorer", "Dashboards", "Metrics", "Events", "Data health", "Tags", "Allocation", "Anomalies", "Budgets"]
+    assert nav.all_inner_texts() == ["Explorer", "Dashboards", "Metrics", "Events", "Tags", "Allocation", "Anomalies", "Budgets", "Data health"]
 
     response = page.goto("/console/billing-sources")
     assert response.status == 403

@@ -152,6 +152,28 @@ def test_pagerduty_incident_triggered_then_resolved(client, make_tenant) -> None
     assert ignored.status_code == 200 and ignored.json()["events"] == [] and "incident.acknowledged" in ignored.json()["ignored"]
 
 
+def test_the_secret_pagerduty_issues_replaces_the_generated_one(client, make_tenant) -> None:  # type: ignore[no-untyped-def]
+    """PagerDuty issues the signing secret itself, once its subscription points at the endpoint: the admin hands it
+    over write-only, and from then on only deliveries signed with it are recorded."""
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    hook = webhook(client, acme.id, acme.admin, "pagerduty")
+    path = f"/api/v1/tenants/{acme.id}/webhooks/{hook['id']}/secret"
+    issued = "pd" + "7f3a" * 16
+    assert client.put(path, headers=auth(acme.member), json={"secret": issued}).status_code == 403
+    assert client.put(f"/api/v1/tenants/{globex.id}/webhooks/{hook['id']}/secret", headers=auth(globex.admin), json={"secret": issued}).status_code == 404
+    assert client.put(path, headers=auth(acme.admin), json={"secret": "short"}).status_code == 422
+    replaced = client.put(path, headers=auth(acme.admin), json={"secret": issued})
+    assert replaced.status_code == 200 and "secret" not in replaced.json() and issued not in replaced.text
+    body = json.dumps(pagerduty("incident.triggered", "2026-11-03T16:15:00Z")).encode()
+    old = client.post(hook["url"], content=body, headers=pagerduty_headers(hook["secret"], body))
+    assert old.status_code == 401 and events(client, acme.id, acme.member) == []
+    new = client.post(hook["url"], content=body, headers=pagerduty_headers(issued, body))
+    assert new.status_code == 200 and len(events(client, acme.id, acme.member)) == 1
+    generic = webhook(client, acme.id, acme.admin, "generic")
+    bad = client.put(f"/api/v1/tenants/{acme.id}/webhooks/{generic['id']}/secret", headers=auth(acme.admin), json={"secret": "not-a-standard-secret"})
+    assert bad.status_code == 422 and "whsec_" in bad.text
+
+
 def test_generic_signed_endpoint(client, make_tenant) -> None:  # type: ignore[no-untyped-def]
     acme = make_tenant("acme")
     hook = webhook(client, acme.id, acme.admin, "generic")

@@ -57,6 +57,12 @@ class WebhookIn(BaseModel):
     name: Annotated[str, Field(max_length=200)] | None = None
 
 
+class WebhookSecretIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: Annotated[str, Field(min_length=16, max_length=512, description="The signing secret the provider issued (write-only)")]
+
+
 class WebhookOut(BaseModel):
     id: str
     kind: str

@@ -100,6 +100,14 @@ def delete_webhook(catalog: Catalog, tenant_id: str, webhook_id: str) -> None:
         session.delete(session.get_one(Webhook, webhook_id))
 
 
+def set_webhook_secret(catalog: Catalog, tenant_id: str, webhook_id: str, secret: dict[str, str]) -> Webhook:
+    get_webhook(catalog, tenant_id, webhook_id)
+    with catalog.session() as session:
+        webhook = session.get_one(Webhook, webhook_id)
+        webhook.secret = secret
+    return webhook
+
+
 def touch_webhook(catalog: Catalog, webhook_id: str) -> None:
     with catalog.session() as session:
         session.get_one(Webhook, webhook_id).last_received_at = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -11,6 +12,7 @@ import typer
 from costlake.cli.client import api_for
 from costlake.cli.common import TenantOption
 from costlake.cli.output import Output, OutputOption, emit
+from costlake.errors import CostlakeError
 
 app = typer.Typer(help="Engineering events (deploys, incidents, releases...) shown with costs.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Inbound webhooks (GitHub, PagerDuty, generic signed) that record events.", no_args_is_help=True)
@@ -82,6 +84,18 @@ def add_webhook(
     """Create an inbound endpoint; prints its path and its secret (shown this once)."""
     with api_for(ctx) as api:
         emit(api.post(_path(tenant, "webhooks"), json={"kind": kind, "name": name}), output)
+
+
+@webhook_app.command("set-secret")
+def set_secret(ctx: typer.Context, tenant: TenantOption, webhook_id: Annotated[str, typer.Argument()]) -> None:
+    """Verify an endpoint's deliveries with the secret the provider issued (PagerDuty makes its own), read from
+    standard input so it stays out of shell history."""
+    secret = sys.stdin.readline().strip()
+    if not secret:
+        raise CostlakeError("give the provider's signing secret on standard input, e.g. `pbpaste | costlake webhook set-secret ID`")
+    with api_for(ctx) as api:
+        api.put(f"{_path(tenant, 'webhooks')}/{quote(webhook_id, safe='')}/secret", json={"secret": secret})
+    typer.echo("secret replaced: deliveries signed with the old one are refused from now on", err=True)
 
 
 @webhook_app.command("list")

@@ -49,8 +49,26 @@ def new_secret(kind: str) -> str:
 def create_webhook(catalog: Catalog, settings: Settings, tenant_id: str, kind: str, name: str | None) -> tuple[Webhook, str]:
     """The stored webhook and its secret, which is shown this once."""
     secret = new_secret(kind)
-    stored = {"kind": "stored", "ciphertext": SecretCipher.for_settings(settings).encrypt(secret)}
-    return event_rows.insert_webhook(catalog, Webhook(tenant_id=tenant_id, kind=kind, name=name, secret=stored)), secret
+    webhook = Webhook(tenant_id=tenant_id, kind=kind, name=name, secret=_stored(settings, secret))
+    return event_rows.insert_webhook(catalog, webhook), secret
+
+
+def replace_secret(catalog: Catalog, settings: Settings, tenant_id: str, webhook_id: str, secret: str) -> Webhook:
+    """Verify with the secret the provider issued instead (PagerDuty issues its own when its subscription is made,
+    after it was given the endpoint's address), or a rotated one; deliveries signed with the old one are refused."""
+    webhook = event_rows.get_webhook(catalog, tenant_id, webhook_id)
+    if webhook.kind == "generic":
+        try:
+            valid = secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) >= 16
+        except ValueError:
+            valid = False
+        if not valid:
+            raise InvalidInput("secret", "a generic (Standard Webhooks) secret is whsec_ followed by the base64 of a key of 16 bytes or more")
+    return event_rows.set_webhook_secret(catalog, tenant_id, webhook_id, _stored(settings, secret))
+
+
+def _stored(settings: Settings, secret: str) -> dict[str, str]:
+    return {"kind": "stored", "ciphertext": SecretCipher.for_settings(settings).encrypt(secret)}
 
 
 def _hex_hmac(key: bytes, body: bytes) -> str:

@@ -68,6 +68,23 @@ class ConsoleUser:
         return self.role == "admin"
 
 
+# The nav, grouped by what a user comes to do; (path, label, admins only). Path and page name are the same.
+NAV: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...] = (
+    ("Explore", (("explorer", "Explorer", False), ("dashboards", "Dashboards", False), ("metrics", "Metrics", False), ("events", "Events", False))),
+    ("Allocate", (("tags", "Tags", False), ("allocation", "Allocation", False))),
+    ("Watch", (("anomalies", "Anomalies", False), ("budgets", "Budgets", False), ("channels", "Channels", True))),
+    ("Data", (("billing-sources", "Billing sources", True), ("data-health", "Data health", False))),
+)
+
+
+def nav_groups(user: ConsoleUser) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The nav entries this user may open (members do not see the admin pages)."""
+    return [(group, [(path, label) for path, label, admin in links if user.admin or not admin]) for group, links in NAV]
+
+
+templates.env.globals["nav_groups"] = nav_groups
+
+
 def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")

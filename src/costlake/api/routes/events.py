@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Response
 
 from costlake.api.answers import answers
 from costlake.api.auth import ServicesDep, TenantDep, admins_only
-from costlake.api.schemas_events import Category, EventIn, EventOut, WebhookCreated, WebhookIn, WebhookOut
+from costlake.api.schemas_events import Category, EventIn, EventOut, WebhookCreated, WebhookIn, WebhookOut, WebhookSecretIn
 from costlake.catalog import events as event_rows
 from costlake.catalog.models import Tenant
 from costlake.errors import InvalidInput
 from costlake.events.service import EventDraft, find_events, parse_label_filters, record
-from costlake.events.webhooks import create_webhook
+from costlake.events.webhooks import create_webhook, replace_secret
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["events"])
 AdminDep = Annotated[Tenant, admins_only("webhooks and event removal")]
@@ -67,6 +67,12 @@ def add_webhook(body: WebhookIn, tenant: AdminDep, services: ServicesDep) -> Web
     """A new inbound endpoint; its secret is in this answer only."""
     webhook, secret = create_webhook(services.catalog, services.settings, tenant.id, body.kind, body.name)
     return WebhookCreated(**WebhookOut.of(webhook).model_dump(), secret=secret)
+
+
+@router.put("/webhooks/{webhook_id}/secret", response_model=WebhookOut, responses=answers(401, 403, 404, 422))
+def set_webhook_secret(webhook_id: str, body: WebhookSecretIn, tenant: AdminDep, services: ServicesDep) -> WebhookOut:
+    """Verify deliveries with the secret the provider issued (PagerDuty makes its own) or a rotated one; write-only."""
+    return WebhookOut.of(replace_secret(services.catalog, services.settings, tenant.id, webhook_id, body.secret))
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], responses=answers(401, 403, 404))
