@@ -26,6 +26,7 @@ from typing import Any
 
 from query_bench import (
     MONTHS,
+    NO_ANSWER_CACHE,
     WARMUPS,
     HandWritten,
     Server,
@@ -266,7 +267,7 @@ def main() -> int:
             steps["publish"], admin_token = publish(home, run_dir)
         if admin_token is not None:
             tenant_id = setup["tenant"]["id"]
-            server = Server(home, run_dir / "serve.log")
+            server = Server(home, run_dir / "serve.log", NO_ANSWER_CACHE)
             duck: HandWritten | None = None
             member = {"Authorization": f"Bearer {setup['token']['token']}"}
             try:

@@ -231,14 +231,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """`costlake serve` on a free port, its output in a file; stopped with SIGTERM and reaped with os.wait4."""
+# Measure the engine, not the answers kept per table version (issue 14's cache would answer every repeat).
+NO_ANSWER_CACHE = {"COSTLAKE_QUERY_CACHE_ENTRIES": "0"}
 
-    def __init__(self, home: Path, log: Path) -> None:
+
+class Server:
+    """`costlake serve` on a free port (with `extra` environment variables), its output in a file; stopped with
+    SIGTERM and reaped with os.wait4."""
+
+    def __init__(self, home: Path, log: Path, extra: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("wb")
-        self.proc = subprocess.Popen([*costlake_command(), "serve", "--port", str(self.port)], env=cli_env(home),
+        self.proc = subprocess.Popen([*costlake_command(), "serve", "--port", str(self.port)], env={**cli_env(home), **(extra or {})},
                                      stdout=self._log, stderr=subprocess.STDOUT)
         self.log_path = log
 
@@ -462,7 +467,7 @@ def main() -> int:
                  "steps": {name: asdict(s) for name, s in steps.items()}}))
         if not steps["sync"].error:
             tenant_id = setup["tenant"]["id"]
-            server = Server(home, run_dir / "serve.log")
+            server = Server(home, run_dir / "serve.log", NO_ANSWER_CACHE)
             duck: HandWritten | None = None
             headers = {"Authorization": f"Bearer {setup['token']['token']}"}
             try:

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,25 +30,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from query_bench import Server, cli_env, costlake_command, free_port, measure_generate, measure_sync, queries
+from query_bench import Server, measure_generate, measure_sync, queries
 from sync_bench import Step
 
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 25
 COLD_P95_TARGET_MS, DASHBOARD_P95_TARGET_MS = 500.0, 20.0
 BASELINE_ENV = {"COSTLAKE_QUERY_CACHE_ENTRIES": "0", "COSTLAKE_QUERY_CONCURRENCY": "64"}
-
-
-class ServerWith(Server):
-    """`costlake serve` with extra environment variables."""
-
-    def __init__(self, home: Path, log: Path, extra: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("wb")
-        self.proc = subprocess.Popen([*costlake_command(), "serve", "--port", str(self.port)], env={**cli_env(home), **extra},
-                                     stdout=self._log, stderr=subprocess.STDOUT)
-        self.log_path = log
 
 
 def mix(end_month: date) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -104,7 +91,7 @@ def run_phase(url: str, token: str, tenant_id: str, end_month: date, *, repeated
 def measure(home: Path, run_dir: Path, setup: dict[str, Any], end_month: date, name: str, extra: dict[str, str]) -> dict[str, Any]:
     import httpx
 
-    server = ServerWith(home, run_dir / f"serve-{name}.log", extra)
+    server = Server(home, run_dir / f"serve-{name}.log", extra)
     token, tenant_id = setup["token"]["token"], setup["tenant"]["id"]
     try:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=300) as probe:

@@ -104,3 +104,20 @@ def test_a_busy_tenant_gets_503_with_retry_after(client, synced, settings, monke
                                json={"group_by": ["RegionId"], "granularity": "month", "start": f"{NOW}-01"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "5", response.text
     assert "COSTLAKE_QUERY_CONCURRENCY" in response.json()["detail"]
+
+
+def test_a_kept_answer_never_outlives_what_it_shows_besides_the_table(client, synced):  # type: ignore[no-untyped-def]
+    """The finished JSON is kept per table version, keyed by the source names it shows and the allocation version
+    it used: renaming a source or publishing rules answers anew at once, without a commit."""
+    acme, source, _ = synced
+    assert [row["source"] for row in _query(client, acme, "source")["rows"]] == [source["name"]]
+    renamed = client.put(f"/api/v1/tenants/{acme.id}/billing-sources/{source['id']}", headers=auth(acme.admin), json={"name": "aws renamed"})
+    assert renamed.status_code == 200, renamed.text
+    assert [row["source"] for row in _query(client, acme, "source")["rows"]] == ["aws renamed"]
+    base = f"/api/v1/tenants/{acme.id}/allocation"
+    for value in ("first", "second"):
+        dimension = {"name": "team", "rules": [{"when": [{"dimension": "ProviderName", "op": "ne", "values": ["none"]}], "value": value}]}
+        assert client.put(f"{base}/draft", headers=auth(acme.admin), json={"dimensions": [dimension]}).status_code == 200
+        assert client.post(f"{base}/publish", headers=auth(acme.admin)).status_code == 200
+        answer = _query(client, acme, "dim:team")
+        assert [row["dim:team"] for row in answer["rows"]] == [value] and answer["totals"] == {"USD": "1.50"}

@@ -18,7 +18,7 @@ from typing import Any
 
 from costlake.errors import CostlakeError
 
-Rows = list[tuple[Any, ...]]
+Answer = Any  # rows of a query, or what a caller built from them (e.g. the API's JSON)
 
 
 class Busy(CostlakeError):
@@ -39,10 +39,10 @@ def freeze(value: Any) -> Hashable:
 class ResultCache:
     def __init__(self, entries_per_tenant: int) -> None:
         self._entries = entries_per_tenant
-        self._by_tenant: dict[str, tuple[int, OrderedDict[Hashable, Rows]]] = {}
+        self._by_tenant: dict[str, tuple[int, OrderedDict[Hashable, Answer]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, tenant_id: str, version: int, key: Hashable) -> Rows | None:
+    def get(self, tenant_id: str, version: int, key: Hashable) -> Answer | None:
         with self._lock:
             held = self._by_tenant.get(tenant_id)
             if held is None or held[0] != version or key not in held[1]:
@@ -50,7 +50,7 @@ class ResultCache:
             held[1].move_to_end(key)
             return held[1][key]
 
-    def put(self, tenant_id: str, version: int, key: Hashable, rows: Rows) -> None:
+    def put(self, tenant_id: str, version: int, key: Hashable, rows: Answer) -> None:
         if self._entries <= 0:
             return
         with self._lock:
@@ -99,7 +99,7 @@ class TenantGate:
             gate.release()
 
 
-def cached(cache: ResultCache, gate: TenantGate, tenant_id: str, version: int | None, key: Hashable, compute: Callable[[], Rows]) -> Rows:
+def cached(cache: ResultCache, gate: TenantGate, tenant_id: str, version: int | None, key: Hashable, compute: Callable[[], Answer]) -> Answer:
     """The kept answer for this table version, or compute it within the tenant's concurrency bound and keep it."""
     if version is not None and (hit := cache.get(tenant_id, version, key)) is not None:
         return hit

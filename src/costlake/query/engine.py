@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -103,6 +104,19 @@ class CostReader:
                 cursor.close()
 
         return cached(self._cache, self._gate, scope.tenant_id, None if tables else version, key, compute)
+
+    def kept(self, scope: Scope, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """What `compute` builds from the scope's table (an answer in its final form, e.g. the API's JSON), kept
+        like query answers until the table's next version. `key` must name everything else the value depends on.
+        No concurrency bound here: the queries `compute` runs take their own turn."""
+        version, _ = self._current(scope.tenant_id)
+        full_key = ("kept", scope, key)
+        if version is not None and (hit := self._cache.get(scope.tenant_id, version, full_key)) is not None:
+            return hit
+        value = compute()
+        if version is not None:
+            self._cache.put(scope.tenant_id, version, full_key, value)
+        return value
 
     def select(
         self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, tables: dict[str, Any] | None = None

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from costlake.api.auth import ServicesDep, TenantDep
 from costlake.api.responses import BUSY, CHANGE, TENANT
@@ -22,11 +22,12 @@ from costlake.api.schemas import (
 )
 from costlake.catalog import sources as source_rows
 from costlake.catalog import tenant_rows
-from costlake.catalog.models import AlertChannel
+from costlake.catalog.models import AlertChannel, Tenant
 from costlake.errors import InvalidInput
 from costlake.metrics.health import metric_pull_health
 from costlake.metrics.units import with_unit_costs
 from costlake.notify.deliveries import channel_failing
+from costlake.query.allocated import AllocationPlan
 from costlake.query.engine import dimension_catalog
 from costlake.query.health import data_health
 from costlake.query.model import CostQuery, Filter, allocation_names, check_dimension
@@ -64,11 +65,35 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 
 
 @router.post("/costs/query", response_model=CostQueryResult, response_model_exclude_unset=True, responses=CHANGE)
-def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
+def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> Response:
+    """Repeated questions (dashboards, digests, the explorer's back button) are answered from the finished JSON,
+    kept until the table's next version: the rows' formatting and validation cost more than the kept rows."""
     names = source_names(services, tenant.id)
-    query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
+    plan = _plan(query, scope, services)
+    if query.unit_metric is not None:  # metric values change without a new table version
+        body = _json(cost_answer(query, tenant, scope, services, names, plan))
+    else:
+        key = (query.model_dump_json(), tuple(sorted(names.items())), plan.version if plan else None)
+        body = services.reader.kept(scope, key, lambda: _json(cost_answer(query, tenant, scope, services, names, plan)))
+    return Response(body, media_type="application/json")
+
+
+def _json(answer: dict[str, Any]) -> bytes:
+    return CostQueryResult.model_validate(answer).model_dump_json(exclude_unset=True).encode()
+
+
+def _plan(query: CostQuery, scope: Scope, services: Any) -> AllocationPlan | None:
     field = "group_by" if allocation_names(query.group_by) else "filters"
-    plan = services.allocation.for_query(scope, query.allocation_dimensions(), query.allocation_version, field)
+    return services.allocation.for_query(scope, query.allocation_dimensions(), query.allocation_version, field)
+
+
+def cost_answer(
+    query: CostQuery, tenant: Tenant, scope: Scope, services: Any, names: dict[str, str] | None = None, plan: AllocationPlan | None = None
+) -> dict[str, Any]:
+    """The costs/query answer as a dict (saved views add to it)."""
+    names = source_names(services, tenant.id) if names is None else names
+    plan = _plan(query, scope, services) if plan is None else plan
+    query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
     answer = services.reader.costs(query, scope, plan)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     out = []

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 
 from costlake.api.answers import answers
 from costlake.api.auth import PrincipalDep, ServicesDep, TenantDep
-from costlake.api.routes.costs import query_costs
+from costlake.api.routes.costs import cost_answer
 from costlake.api.schemas_dashboards import DashboardIn, DashboardOut, DashboardUpdate, ViewIn, ViewOut, ViewResult, ViewUpdate
 from costlake.catalog import tenant_rows
 from costlake.catalog.models import Dashboard, SavedView
@@ -67,7 +67,7 @@ def run_view(view_id: str, tenant: TenantDep, services: ServicesDep, today: date
     """The view's costs now (a relative range ends today, or on `today` when given)."""
     view = tenant_rows.get_row(services.catalog, SavedView, tenant.id, view_id)
     query = view_query(view, today)
-    result = query_costs(query, tenant, Scope(tenant_id=tenant.id), services)
+    result = cost_answer(query, tenant, Scope(tenant_id=tenant.id), services)
     return {**result, "view": ViewOut.of(view), "query": query.model_dump(mode="json")}
 
 
