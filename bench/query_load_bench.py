@@ -96,10 +96,18 @@ def measure(home: Path, run_dir: Path, setup: dict[str, Any], end_month: date, n
     try:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=300) as probe:
             server.wait_ready(probe)
-            for method, path, body in mix(end_month):  # warm: file metadata, DuckDB's caches (not the answers of the cold phase)
-                probe.request(method, f"/api/v1/tenants/{tenant_id}{path}", json=body)
-        return {"cold_mix": run_phase(server.url, token, tenant_id, end_month, repeated=False),
-                "dashboard": run_phase(server.url, token, tenant_id, end_month, repeated=True)}
+
+            def warm() -> None:
+                """One pass of the dashboard's 4 requests: file metadata and DuckDB's caches before the cold phase,
+                and before the dashboard phase its answers, as a dashboard open on a screen would have them (the
+                cold phase's 200 distinct answers may have pushed them out of the per-tenant bound)."""
+                for method, path, body in mix(end_month):
+                    probe.request(method, f"/api/v1/tenants/{tenant_id}{path}", json=body)
+
+            warm()
+            cold_mix = run_phase(server.url, token, tenant_id, end_month, repeated=False)
+            warm()
+            return {"cold_mix": cold_mix, "dashboard": run_phase(server.url, token, tenant_id, end_month, repeated=True)}
     finally:
         server.stop()
 

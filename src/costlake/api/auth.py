@@ -40,7 +40,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `costlake 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: no I/O, so no thread hop
     return request.app.state.services
 
 
@@ -89,7 +89,7 @@ def get_tenant(tenant_id: str, principal: PrincipalDep, services: ServicesDep) -
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def require_admin(request: Request, principal: PrincipalDep, tenant: TenantDep) -> Tenant:
+async def require_admin(request: Request, principal: PrincipalDep, tenant: TenantDep) -> Tenant:
     if not principal.admin:
         # Name what the path manages: /api/v1/tenants/{t}/billing-sources/... -> "billing sources".
         parts = request.url.path.split("/")
@@ -104,7 +104,7 @@ AdminTenantDep = Annotated[Tenant, Depends(require_admin)]
 def admins_only(what: str) -> Any:
     """A tenant dependency for endpoints only the tenant's admins may call; `what` names them in the 403."""
 
-    def require(principal: PrincipalDep, tenant: TenantDep) -> Tenant:
+    async def require(principal: PrincipalDep, tenant: TenantDep) -> Tenant:
         if not principal.admin:
             raise Forbidden(f"{what} are managed by the tenant's admins; this token has the member role")
         return tenant

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from costlake.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+POOL_SIZE, POOL_OVERFLOW = 16, 16
 
 
 def rows_changed(result: Result[Any]) -> int:
@@ -59,12 +60,15 @@ def _tune_sqlite(engine: Engine) -> None:
 def open_catalog(settings: Settings) -> Catalog:
     """Create the home when needed, connect, and bring the schema up to date."""
     url = settings.catalog_url
+    # Enough pooled connections for the API's worker threads: past the pool, each session would open (and tune) a
+    # connection of its own and close it again, which under concurrent requests cost more than the queries.
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         _tune_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     catalog = Catalog(engine)
     catalog.migrate()
     return catalog

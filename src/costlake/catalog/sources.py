@@ -20,6 +20,13 @@ def list_sources(catalog: Catalog, tenant_id: str) -> list[BillingSource]:
         return list(session.scalars(query))
 
 
+def source_names(catalog: Catalog, tenant_id: str) -> dict[str, str]:
+    """Id -> name of the tenant's sources, for answers that show names (only those two columns: asked per query)."""
+    with catalog.session() as session:
+        rows = session.execute(select(BillingSource.id, BillingSource.name).where(BillingSource.tenant_id == tenant_id)).tuples()
+        return dict(rows.all())
+
+
 def get_source(catalog: Catalog, tenant_id: str, source_id: str) -> BillingSource:
     with catalog.session() as session:
         source = session.get(BillingSource, source_id)

@@ -37,16 +37,12 @@ from costlake.text import money_text
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["costs"], responses={**TENANT, **BUSY})
 
 
-def get_scope(tenant: TenantDep) -> Scope:
-    """The caller's scope: today, the whole tenant."""
+async def get_scope(tenant: TenantDep) -> Scope:
+    """The caller's scope: today, the whole tenant. (async: no I/O, so no thread hop)"""
     return Scope(tenant_id=tenant.id)
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
-
-
-def source_names(services: Any, tenant_id: str) -> dict[str, str]:
-    return {source.id: source.name for source in source_rows.list_sources(services.catalog, tenant_id)}
 
 
 def allocation_state(services: Any, scope: Scope) -> dict[str, Any] | None:
@@ -68,7 +64,7 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> Response:
     """Repeated questions (dashboards, digests, the explorer's back button) are answered from the finished JSON,
     kept until the table's next version: the rows' formatting and validation cost more than the kept rows."""
-    names = source_names(services, tenant.id)
+    names = source_rows.source_names(services.catalog, tenant.id)
     plan = _plan(query, scope, services)
     if query.unit_metric is not None:  # metric values change without a new table version
         body = _json(cost_answer(query, tenant, scope, services, names, plan))
@@ -91,7 +87,7 @@ def cost_answer(
     query: CostQuery, tenant: Tenant, scope: Scope, services: Any, names: dict[str, str] | None = None, plan: AllocationPlan | None = None
 ) -> dict[str, Any]:
     """The costs/query answer as a dict (saved views add to it)."""
-    names = source_names(services, tenant.id) if names is None else names
+    names = source_rows.source_names(services.catalog, tenant.id) if names is None else names
     plan = _plan(query, scope, services) if plan is None else plan
     query = query.model_copy(update={"filters": _with_source_ids(query.filters, names)})
     answer = services.reader.costs(query, scope, plan)
@@ -151,7 +147,7 @@ def dimension_values(
     values = services.reader.dimension_values(
         scope, dimension, search=search, limit=limit + 1, offset=offset, period=period, plan=plan
     )
-    names = source_names(services, tenant.id) if dimension == "source" else {}
+    names = source_rows.source_names(services.catalog, tenant.id) if dimension == "source" else {}
     page = [
         {"value": str(names.get(value, value)), "costs": {c: money_text(v) for c, v in costs.items()}}
         for value, costs in values[:limit]

@@ -10,8 +10,9 @@ from costlake.allocation import suggestions, versions
 from costlake.allocation.inventory import inventory
 from costlake.api.auth import ServicesDep
 from costlake.api.routes.allocation import READ, WRITE, EditorDep, draft_out
-from costlake.api.routes.costs import ScopeDep, source_names
+from costlake.api.routes.costs import ScopeDep
 from costlake.api.schemas_allocation import AcceptOut, SuggestionsOut, TagsOut, TagValuesOut
+from costlake.catalog.sources import source_names
 from costlake.text import money_text
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/tags", tags=["tags"])
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/tags", tags=["tags"])
 @router.get("", response_model=TagsOut, responses=READ, summary="Every tag key: rows, cost, share, values, per provider and source")
 def list_tags(scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     _, facts = services.allocation.tags.get(scope)
-    return {"items": inventory(facts, source_names(services, scope.tenant_id))}
+    return {"items": inventory(facts, source_names(services.catalog, scope.tenant_id))}
 
 
 @router.get("/values", response_model=TagValuesOut, responses={**READ, 422: {"description": "Bad key or paging"}})
