@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from costlake.alerts.evaluation import AlertContext, evaluate_tenant
 from costlake.catalog import alerts as rows
-from costlake.catalog import open_catalog
+from costlake.catalog import open_catalog, tenant_rows
 from costlake.catalog import sources as source_rows
 from costlake.catalog.models import BillingSource, Budget
 from costlake.catalog.runs import list_runs
@@ -81,7 +81,7 @@ def main() -> None:
             time.sleep(0.2)
         sync_seconds = time.perf_counter() - started
         runner.shutdown()
-        rows.insert_named(catalog, Budget(tenant_id=tenant.id, name="all", filters=[], metric="EffectiveCost", period="month",
+        tenant_rows.insert_row(catalog, Budget(tenant_id=tenant.id, name="all", filters=[], metric="EffectiveCost", period="month",
                                           amount=10**7, currency="USD", thresholds=[{"kind": "forecast", "percent": 100}], channels=[]))
         timings = []
         reports = []

@@ -227,10 +227,10 @@ def print_table(result: dict[str, Any]) -> None:
         e, p = measured["edit_preview_ms"], measured["preview_ms"]
         print(f"{'rule edit + preview, three months (' + str(result['edit_runs']) + ' runs)':<52}{e['median']:>9.1f}"
               f"{e['p90']:>9.1f}   (preview alone: median {p['median']:.1f})")
-    label = {True: "PASS", False: "FAIL", None: "not measured"}
+    verdicts = {True: "PASS", False: "FAIL", None: "not measured"}
     print()
     for name, ok in result["checks"].items():
-        print(f"{name}: {label[ok]}")
+        print(f"{name}: {verdicts[ok]}")
     print(f"verdict: {result['verdict']} (targets: dim:team median < {MEDIAN_TARGET_MS:.0f} ms and <= "
           f"{RATIO_TARGET}x tag:team; edit + preview < {EDIT_TARGET_MS:.0f} ms; totals equal)")
 
