@@ -144,6 +144,21 @@ def test_malformed_json_is_422_not_500(client, make_tenant):  # type: ignore[no-
     assert response.json()["detail"][0]["type"] == "json_invalid"
 
 
+def test_values_the_catalog_cannot_hold_are_422_not_500(client, make_tenant):  # type: ignore[no-untyped-def]
+    """What the fuzzer found on PostgreSQL and SQLite: a NUL character reaching a lookup or a row, and a version
+    number past the integer column. Refused where the schema knows the field, and by one net everywhere else."""
+    acme = make_tenant("acme")
+    tenant, admin = f"/api/v1/tenants/{acme.id}", auth(acme.admin)
+    answers = [
+        client.get(f"{tenant}/allocation/versions/2147483648", headers=admin),
+        client.post(f"{tenant}/allocation/versions/9223372036854775808/restore", headers=admin),
+        client.post(f"{tenant}/digests", headers=admin, json={"name": "x", "frequency": "weekly", "dashboard_id": "\u0000", "email_to": ["a@example.com"]}),
+        client.post(f"{tenant}/budgets", headers=admin, json={"name": "a\u0000b", "filters": [], "period": "month", "amount": "1", "currency": "USD"}),
+    ]
+    assert [answer.status_code for answer in answers] == [422] * len(answers), [answer.text for answer in answers]
+    assert client.get(f"{tenant}/views/%00", headers=admin).status_code in (404, 422)
+
+
 def test_a_uri_with_no_file_is_422_and_nothing_is_created_unless_validate_is_false(client, make_tenant, tmp_path, open_roots):  # type: ignore[no-untyped-def]
     acme = make_tenant("acme")
     missing = tmp_path / "not-yet" / "*.parquet"

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from costlake.query.model import METRICS, Filter, check_dimension
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]  # no NUL: PostgreSQL cannot store it
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=30, decimal_places=10)]
 ChannelIds = Annotated[list[Annotated[str, Field(max_length=36)]], Field(max_length=20)]

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from costlake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from costlake.query.cache import Busy
 
+log = logging.getLogger(__name__)
+
+UNSTORABLE = (
+    "a value in the request cannot be stored or looked up (a NUL character in text, or a number out of range); "
+    "send text without NUL characters and numbers within the documented range"
+)
+
 
 def install_error_handlers(app: FastAPI) -> None:
+    # The schemas refuse NUL characters and huge numbers where they know the field; this is the net under the rest:
+    # such a value reaches the catalog database only as bad input, so it is a 422, not a 500.
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def unstorable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("refused %s %s: %s", request.method, request.url.path, type(error).__name__)
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": UNSTORABLE, "type": "value_error"}]}, status_code=422)
+
     @app.exception_handler(NotFound)
     async def not_found(_: Request, error: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=404)

@@ -41,6 +41,7 @@ _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
 Uri = Annotated[str, Field(min_length=1, max_length=4000, pattern=_NO_NUL)]
 Region = Annotated[str, Field(max_length=100, pattern=_NO_NUL)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=_NO_NUL)]  # a row's id, as another row refers to it
 SecretText = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 

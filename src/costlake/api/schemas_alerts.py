@@ -10,12 +10,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costlake.api.schemas import UtcDatetime
+from costlake.api.schemas import Name, UtcDatetime
 from costlake.catalog.models import AlertChannel, AlertDelivery, Anomaly, AnomalyMonitor, Budget
 from costlake.notify.deliveries import channel_failing
 from costlake.text import money_text
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
 Url = Annotated[str, Field(min_length=1, max_length=4000)]
 Address = Annotated[str, Field(min_length=3, max_length=320)]
 

@@ -6,10 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costlake.api.schemas import CostQueryResult, UtcDatetime
+from costlake.api.schemas import CostQueryResult, Id, Name, UtcDatetime
 from costlake.catalog.models import Dashboard, Digest, SavedView
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
 Range = Literal["last_7_days", "last_30_days", "last_90_days", "month_to_date", "last_month", "last_3_months", "last_12_months"]
 Email = Annotated[str, Field(pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$", max_length=320)]
 Chart = Literal["bar", "stacked", "line", "area", "table"]
@@ -78,7 +77,7 @@ class ViewWidget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["view"]
-    view_id: str
+    view_id: Id
     display: Literal["chart", "table"] = "chart"
     title: Annotated[str, Field(max_length=200)] | None = None
     width: Annotated[int, Field(ge=1, le=12)] = 6
@@ -143,8 +142,8 @@ class DigestIn(BaseModel):
 
     name: Name
     frequency: Literal["weekly", "monthly"]
-    view_id: str | None = None
-    dashboard_id: str | None = None
+    view_id: Id | None = None
+    dashboard_id: Id | None = None
     email_to: Annotated[list[Email], Field(max_length=50)] = Field(default_factory=list)
     slack: SlackTarget | None = None
     enabled: bool = True

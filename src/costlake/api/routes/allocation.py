@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
 from pydantic import ValidationError
 
 from costlake.allocation import versions
@@ -44,6 +44,7 @@ def editor(principal: PrincipalDep, tenant: TenantDep) -> str:
 
 
 EditorDep = Annotated[str, Depends(editor)]
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A published version's number")]
 
 
 def draft_out(draft: versions.Draft) -> dict[str, Any]:
@@ -106,11 +107,11 @@ def list_versions(tenant: TenantDep, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/versions/{number}", response_model=VersionRulesOut, responses=READ, summary="One version with its rules")
-def get_version(number: int, tenant: TenantDep, services: ServicesDep) -> dict[str, Any]:
+def get_version(number: VersionNumber, tenant: TenantDep, services: ServicesDep) -> dict[str, Any]:
     version = versions.version(services.catalog, tenant.id, number)
     return {**version_out(version, rows.latest_number(services.catalog, tenant.id)), "rules": version.rules}
 
 
 @router.post("/versions/{number}/restore", response_model=DraftOut, responses=WRITE, summary="Make a version the draft again")
-def restore(number: int, tenant: TenantDep, who: EditorDep, services: ServicesDep) -> dict[str, Any]:
+def restore(number: VersionNumber, tenant: TenantDep, who: EditorDep, services: ServicesDep) -> dict[str, Any]:
     return draft_out(versions.restore(services.catalog, tenant.id, number, who))
