@@ -319,7 +319,8 @@
     $("add-webhook").addEventListener("click", openWebhook);
     $("webhook-form").addEventListener("submit", createWebhook);
     $("webhook-cancel").addEventListener("click", () => $("webhook-dialog").close());
-    $("webhook-done").addEventListener("click", () => $("webhook-dialog").close());
+    // Forgotten at once on Done (the dialog's close event comes a task later), and on any other close (Escape).
+    $("webhook-done").addEventListener("click", () => { forgetSecret(); $("webhook-dialog").close(); });
     $("webhook-dialog").addEventListener("close", forgetSecret);
     document.querySelectorAll("[data-copy]").forEach((button) => button.addEventListener("click", () => copy(button)));
     loadWebhooks();
