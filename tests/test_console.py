@@ -930,7 +930,8 @@ def test_a_running_sync_shows_its_progress_in_its_row_and_can_be_cancelled(page:
     from costlake.samples.generator import generate_focus_export
 
     export = console_server.exports / "big"
-    generate_focus_export(export, end_month=date.fromisoformat(f"{FIRST_HOUR_NOW}-01"), months=3, rows_per_month=200_000,
+    # Large enough that the sync is still running when the click lands, on an idle machine too (24 files).
+    generate_focus_export(export, end_month=date.fromisoformat(f"{FIRST_HOUR_NOW}-01"), months=3, rows_per_month=400_000,
                           rows_per_file=50_000)
     base = f"/api/v1/tenants/{console_server.tenant_id}/billing-sources"
     with console_server.api() as api:
@@ -940,7 +941,7 @@ def test_a_running_sync_shows_its_progress_in_its_row_and_can_be_cancelled(page:
     sign_in(page, console_server.admin_token, "/console/billing-sources")
     page.wait_for_selector("#sources[data-state=ready]")
     row = page.locator('#sources-table tr[data-source-name="big one"]')
-    expect(row.locator(".run-progress")).to_contain_text(re.compile(r"writing · \d+/12 files · [\d,]+ rows"), timeout=60_000)
+    expect(row.locator(".run-progress")).to_contain_text(re.compile(r"writing · \d+/24 files · [\d,]+ rows"), timeout=60_000)
     row.get_by_role("button", name="Cancel sync").click()
     row.locator(".badge-cancelled").wait_for(timeout=60_000)
     with console_server.api() as api:
