@@ -39,6 +39,21 @@ def _costlake(*args: str, env: dict[str, str]) -> dict:
     return json.loads(done.stdout)
 
 
+def _sync_in_a_cli_process(settings, tmp_path: Path) -> tuple[dict, subprocess.Popen]:  # type: ignore[no-untyped-def, type-arg]
+    """A tenant with a 400,000-row source, and `billing-source sync --wait` running it in a process of its own
+    (its own process group, so a test can kill it as a crash would)."""
+    env = {**os.environ, "COSTLAKE_HOME": str(settings.home)}
+    for name in ("COSTLAKE_URL", "COSTLAKE_TOKEN"):
+        env.pop(name, None)
+    export = tmp_path / "export"
+    generate_focus_export(export, end_month=date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=400_000)
+    _costlake("tenant", "create", "acme", env=env)
+    source = _costlake("billing-source", "add", "--tenant", "acme", "--provider", "aws", "--source-uri", str(export), env=env)
+    worker = subprocess.Popen([*COSTLAKE, "billing-source", "sync", "--tenant", "acme", source["id"], "--wait"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return source, worker
+
+
 def _latest(services: Services, source_id: str, timeout: float = 120) -> list:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -52,16 +67,7 @@ def _latest(services: Services, source_id: str, timeout: float = 120) -> list:  
 @pytest.mark.parametrize("settings", ["sqlite", "postgresql"], indirect=True)
 def test_a_first_sync_killed_3s_in_is_retried_at_the_next_tick_without_waiting_for_the_lease(settings, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COSTLAKE_LEASE_DURATION", "2m")  # the default: no test shortcut
-    env = {**os.environ, "COSTLAKE_HOME": str(settings.home)}
-    for name in ("COSTLAKE_URL", "COSTLAKE_TOKEN"):
-        env.pop(name, None)
-    export = tmp_path / "export"
-    generate_focus_export(export, end_month=date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=400_000)
-    _costlake("tenant", "create", "acme", env=env)
-    source = _costlake("billing-source", "add", "--tenant", "acme", "--provider", "aws", "--source-uri", str(export), env=env)
-
-    worker = subprocess.Popen([*COSTLAKE, "billing-source", "sync", "--tenant", "acme", source["id"], "--wait"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    source, worker = _sync_in_a_cli_process(settings, tmp_path)
     services = Services.open(type(settings)())
     deadline = time.monotonic() + 60
     while not list_runs(services.catalog, source["id"], limit=1, cursor=None)[0]:
@@ -97,16 +103,8 @@ def test_after_a_kill_a_manual_sync_from_the_same_host_is_accepted_at_once(setti
     from costlake.app import create_app
 
     monkeypatch.setenv("COSTLAKE_LEASE_DURATION", "2m")
-    env = {**os.environ, "COSTLAKE_HOME": str(settings.home)}
-    for name in ("COSTLAKE_URL", "COSTLAKE_TOKEN"):
-        env.pop(name, None)
-    export = tmp_path / "export"
-    generate_focus_export(export, end_month=date.fromisoformat(f"{NOW}-01"), months=1, rows_per_month=400_000)
-    _costlake("tenant", "create", "acme", env=env)
-    source = _costlake("billing-source", "add", "--tenant", "acme", "--provider", "aws", "--source-uri", str(export), env=env)
+    source, worker = _sync_in_a_cli_process(settings, tmp_path)
     lake = settings.home / "lake"
-    worker = subprocess.Popen([*COSTLAKE, "billing-source", "sync", "--tenant", "acme", source["id"], "--wait"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while not list(lake.rglob("*.parquet")):  # killed while it stages
         assert worker.poll() is None and time.monotonic() < deadline, "the sync ended before the kill point"

@@ -6,7 +6,6 @@ from typing import Any
 
 _WHY = {
     400: "The request cannot be read (e.g. a body that is not the declared type)",
-    401: "Missing or invalid API token, or (inbound webhooks) a missing or wrong signature",
     403: "The token's role may not do this",
     404: "No such tenant (or not the caller's), or no such object in it",
     409: "Conflicts with what is running or stored",

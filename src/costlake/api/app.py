@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from costlake.api.answers import answers
 from costlake.api.auth import OPERATOR, get_principal
 from costlake.api.errors import install_error_handlers
+from costlake.api.responses import SIGNED_IN
 from costlake.api.routes import (
     allocation,
     anomalies,
@@ -33,6 +33,6 @@ def install_api(app: FastAPI, *, operator: bool = False) -> None:
         me, source_kinds, billing_sources, costs, commitments, tags, allocation, metrics, events, inbound_hooks, dashboards,
         digests, channels, budgets, anomalies,
     ):
-        app.include_router(routes.router, responses=answers(401))  # every route takes a token (or a signature)
+        app.include_router(routes.router, responses=SIGNED_IN)  # every route takes a token (or a signature)
     if operator:
         app.dependency_overrides[get_principal] = lambda: OPERATOR

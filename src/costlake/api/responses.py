@@ -19,8 +19,9 @@ class ConflictOut(BaseModel):
 
 Responses = dict[int | str, dict[str, Any]]
 
-# Any route behind a token: none, or not a valid one.
-SIGNED_IN: Responses = {401: {"model": ErrorOut, "description": "No API token, or not a valid one"}}
+# Any route behind a token: none, or not a valid one (declared on every router by api/app.py). Inbound hooks take a
+# signature instead of a token.
+SIGNED_IN: Responses = {401: {"model": ErrorOut, "description": "No API token, or not a valid one (inbound hooks: a missing or wrong signature)"}}
 # A route under /tenants/{tenant_id}: a tenant the caller may not see answers exactly like one that does not exist.
 TENANT: Responses = {**SIGNED_IN, 404: {"model": ErrorOut, "description": "No such tenant, or not the caller's"}}
 # Admin-only routes; also a console session that changes data without the console's header.

@@ -30,7 +30,6 @@ from costlake.query.model import CostQuery
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/allocation", tags=["allocation"])
 
 READ: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid API token"},
     404: {"description": "No such tenant for this token"},
 }
 WRITE: dict[int | str, dict[str, Any]] = {**READ, 403: {"description": "The token has the member role: admins edit"}}

@@ -31,23 +31,23 @@ def _view_fields(body: ViewIn | ViewUpdate, fields: set[str], stored: SavedView 
     return changes
 
 
-@router.post("/views", response_model=ViewOut, status_code=201, responses=answers(401, 404, 422))
+@router.post("/views", response_model=ViewOut, status_code=201, responses=answers(404, 422))
 def create_view(body: ViewIn, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep) -> ViewOut:
     fields = _view_fields(body, set(ViewIn.model_fields))
     return ViewOut.of(tenant_rows.insert_row(services.catalog, SavedView(tenant_id=tenant.id, created_by=principal.token_id, **fields)))
 
 
-@router.get("/views", response_model=list[ViewOut], responses=answers(401, 404))
+@router.get("/views", response_model=list[ViewOut], responses=answers(404))
 def list_views(tenant: TenantDep, services: ServicesDep) -> list[ViewOut]:
     return [ViewOut.of(view) for view in tenant_rows.list_rows(services.catalog, SavedView, tenant.id)]
 
 
-@router.get("/views/{view_id}", response_model=ViewOut, responses=answers(401, 404))
+@router.get("/views/{view_id}", response_model=ViewOut, responses=answers(404))
 def get_view(view_id: str, tenant: TenantDep, services: ServicesDep) -> ViewOut:
     return ViewOut.of(tenant_rows.get_row(services.catalog, SavedView, tenant.id, view_id))
 
 
-@router.put("/views/{view_id}", response_model=ViewOut, responses=answers(401, 403, 404, 422))
+@router.put("/views/{view_id}", response_model=ViewOut, responses=answers(403, 404, 422))
 def update_view(view_id: str, body: ViewUpdate, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep) -> ViewOut:
     view = tenant_rows.get_row(services.catalog, SavedView, tenant.id, view_id)
     check_owner(view, principal.token_id, principal.admin)
@@ -55,14 +55,14 @@ def update_view(view_id: str, body: ViewUpdate, tenant: TenantDep, principal: Pr
     return ViewOut.of(tenant_rows.update_row(services.catalog, SavedView, tenant.id, view_id, changes))
 
 
-@router.delete("/views/{view_id}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/views/{view_id}", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_view(view_id: str, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep) -> Response:
     check_owner(tenant_rows.get_row(services.catalog, SavedView, tenant.id, view_id), principal.token_id, principal.admin)
     tenant_rows.delete_row(services.catalog, SavedView, tenant.id, view_id)
     return Response(status_code=204)
 
 
-@router.get("/views/{view_id}/result", response_model=ViewResult, response_model_exclude_unset=True, responses=answers(401, 404, 422))
+@router.get("/views/{view_id}/result", response_model=ViewResult, response_model_exclude_unset=True, responses=answers(404, 422))
 def run_view(view_id: str, tenant: TenantDep, services: ServicesDep, today: date | None = None) -> dict[str, Any]:
     """The view's costs now (a relative range ends today, or on `today` when given)."""
     view = tenant_rows.get_row(services.catalog, SavedView, tenant.id, view_id)
@@ -71,24 +71,24 @@ def run_view(view_id: str, tenant: TenantDep, services: ServicesDep, today: date
     return {**result, "view": ViewOut.of(view), "query": query.model_dump(mode="json")}
 
 
-@router.post("/dashboards", response_model=DashboardOut, status_code=201, responses=answers(401, 404, 422))
+@router.post("/dashboards", response_model=DashboardOut, status_code=201, responses=answers(404, 422))
 def create_dashboard(body: DashboardIn, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep) -> DashboardOut:
     widgets = check_widgets(services.catalog, tenant.id, [widget.model_dump() for widget in body.widgets])
     dashboard = Dashboard(tenant_id=tenant.id, name=body.name, widgets=widgets, created_by=principal.token_id)
     return DashboardOut.of(tenant_rows.insert_row(services.catalog, dashboard))
 
 
-@router.get("/dashboards", response_model=list[DashboardOut], responses=answers(401, 404))
+@router.get("/dashboards", response_model=list[DashboardOut], responses=answers(404))
 def list_dashboards(tenant: TenantDep, services: ServicesDep) -> list[DashboardOut]:
     return [DashboardOut.of(dashboard) for dashboard in tenant_rows.list_rows(services.catalog, Dashboard, tenant.id)]
 
 
-@router.get("/dashboards/{dashboard_id}", response_model=DashboardOut, responses=answers(401, 404))
+@router.get("/dashboards/{dashboard_id}", response_model=DashboardOut, responses=answers(404))
 def get_dashboard(dashboard_id: str, tenant: TenantDep, services: ServicesDep) -> DashboardOut:
     return DashboardOut.of(tenant_rows.get_row(services.catalog, Dashboard, tenant.id, dashboard_id))
 
 
-@router.put("/dashboards/{dashboard_id}", response_model=DashboardOut, responses=answers(401, 403, 404, 422))
+@router.put("/dashboards/{dashboard_id}", response_model=DashboardOut, responses=answers(403, 404, 422))
 def update_dashboard(
     dashboard_id: str, body: DashboardUpdate, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep
 ) -> DashboardOut:
@@ -101,7 +101,7 @@ def update_dashboard(
     return DashboardOut.of(tenant_rows.update_row(services.catalog, Dashboard, tenant.id, dashboard_id, changes))
 
 
-@router.delete("/dashboards/{dashboard_id}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/dashboards/{dashboard_id}", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_dashboard(dashboard_id: str, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep) -> Response:
     check_owner(tenant_rows.get_row(services.catalog, Dashboard, tenant.id, dashboard_id), principal.token_id, principal.admin)
     tenant_rows.delete_row(services.catalog, Dashboard, tenant.id, dashboard_id)

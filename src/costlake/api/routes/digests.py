@@ -39,7 +39,7 @@ class PreviewOut(BaseModel):
     html: str
 
 
-@router.post("", response_model=DigestOut, status_code=201, responses=answers(401, 403, 404, 422))
+@router.post("", response_model=DigestOut, status_code=201, responses=answers(403, 404, 422))
 def create_digest(body: DigestIn, tenant: AdminDep, services: ServicesDep) -> DigestOut:
     """The first scheduled send is the next period's: the period that already ended can be sent with /send."""
     if (body.view_id is None) == (body.dashboard_id is None):
@@ -58,23 +58,23 @@ def create_digest(body: DigestIn, tenant: AdminDep, services: ServicesDep) -> Di
     return DigestOut.of(tenant_rows.insert_row(services.catalog, digest))
 
 
-@router.get("", response_model=list[DigestOut], responses=answers(401, 403, 404))
+@router.get("", response_model=list[DigestOut], responses=answers(403, 404))
 def list_digests(tenant: AdminDep, services: ServicesDep) -> list[DigestOut]:
     return [DigestOut.of(digest) for digest in tenant_rows.list_rows(services.catalog, Digest, tenant.id)]
 
 
-@router.get("/{digest_id}", response_model=DigestOut, responses=answers(401, 403, 404))
+@router.get("/{digest_id}", response_model=DigestOut, responses=answers(403, 404))
 def get_digest(digest_id: str, tenant: AdminDep, services: ServicesDep) -> DigestOut:
     return DigestOut.of(tenant_rows.get_row(services.catalog, Digest, tenant.id, digest_id))
 
 
-@router.delete("/{digest_id}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/{digest_id}", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_digest(digest_id: str, tenant: AdminDep, services: ServicesDep) -> Response:
     tenant_rows.delete_row(services.catalog, Digest, tenant.id, digest_id)
     return Response(status_code=204)
 
 
-@router.post("/{digest_id}/send", response_model=SendOut, responses=answers(401, 403, 404, 422))
+@router.post("/{digest_id}/send", response_model=SendOut, responses=answers(403, 404, 422))
 def send_digest(digest_id: str, tenant: AdminDep, services: ServicesDep, body: Annotated[SendRequest | None, Body()] = None) -> Any:
     """Send the latest ended period now; on incomplete data it waits (status "waiting") unless `force`."""
     digest = tenant_rows.get_row(services.catalog, Digest, tenant.id, digest_id)
@@ -82,7 +82,7 @@ def send_digest(digest_id: str, tenant: AdminDep, services: ServicesDep, body: A
     return SendOut(status=outcome.status, period=outcome.period, message=outcome.message)
 
 
-@router.get("/{digest_id}/preview", response_model=PreviewOut, responses=answers(401, 403, 404))
+@router.get("/{digest_id}/preview", response_model=PreviewOut, responses=answers(403, 404))
 def preview_digest(digest_id: str, tenant: AdminDep, services: ServicesDep) -> PreviewOut:
     digest = tenant_rows.get_row(services.catalog, Digest, tenant.id, digest_id)
     period = latest_period(digest.frequency, datetime.now(UTC))

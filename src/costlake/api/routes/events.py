@@ -25,7 +25,7 @@ def _moment(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-@router.post("/events", response_model=EventOut, status_code=201, responses=answers(401, 404, 422))
+@router.post("/events", response_model=EventOut, status_code=201, responses=answers(404, 422))
 def create_event(body: EventIn, tenant: TenantDep, services: ServicesDep) -> EventOut:
     start = body.timestamp or body.start
     if start is None or (body.timestamp and (body.start or body.end)):
@@ -37,7 +37,7 @@ def create_event(body: EventIn, tenant: TenantDep, services: ServicesDep) -> Eve
     return EventOut.of(event)
 
 
-@router.get("/events", response_model=list[EventOut], responses=answers(401, 404, 422))
+@router.get("/events", response_model=list[EventOut], responses=answers(404, 422))
 def list_events(
     tenant: TenantDep,
     services: ServicesDep,
@@ -51,36 +51,36 @@ def list_events(
     return [EventOut.of(event) for event in events]
 
 
-@router.get("/events/{event_id}", response_model=EventOut, responses=answers(401, 404))
+@router.get("/events/{event_id}", response_model=EventOut, responses=answers(404))
 def get_event(event_id: str, tenant: TenantDep, services: ServicesDep) -> EventOut:
     return EventOut.of(event_rows.get_event(services.catalog, tenant.id, event_id))
 
 
-@router.delete("/events/{event_id}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/events/{event_id}", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_event(event_id: str, tenant: AdminDep, services: ServicesDep) -> Response:
     event_rows.delete_event(services.catalog, tenant.id, event_id)
     return Response(status_code=204)
 
 
-@router.post("/webhooks", response_model=WebhookCreated, status_code=201, responses=answers(401, 403, 404, 422))
+@router.post("/webhooks", response_model=WebhookCreated, status_code=201, responses=answers(403, 404, 422))
 def add_webhook(body: WebhookIn, tenant: AdminDep, services: ServicesDep) -> WebhookCreated:
     """A new inbound endpoint; its secret is in this answer only."""
     webhook, secret = create_webhook(services.catalog, services.settings, tenant.id, body.kind, body.name)
     return WebhookCreated(**WebhookOut.of(webhook).model_dump(), secret=secret)
 
 
-@router.put("/webhooks/{webhook_id}/secret", response_model=WebhookOut, responses=answers(401, 403, 404, 422))
+@router.put("/webhooks/{webhook_id}/secret", response_model=WebhookOut, responses=answers(403, 404, 422))
 def set_webhook_secret(webhook_id: str, body: WebhookSecretIn, tenant: AdminDep, services: ServicesDep) -> WebhookOut:
     """Verify deliveries with the secret the provider issued (PagerDuty makes its own) or a rotated one; write-only."""
     return WebhookOut.of(replace_secret(services.catalog, services.settings, tenant.id, webhook_id, body.secret))
 
 
-@router.get("/webhooks", response_model=list[WebhookOut], responses=answers(401, 403, 404))
+@router.get("/webhooks", response_model=list[WebhookOut], responses=answers(403, 404))
 def list_webhooks(tenant: AdminDep, services: ServicesDep) -> list[WebhookOut]:
     return [WebhookOut.of(webhook) for webhook in event_rows.list_webhooks(services.catalog, tenant.id)]
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/webhooks/{webhook_id}", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_webhook(webhook_id: str, tenant: AdminDep, services: ServicesDep) -> Response:
     event_rows.delete_webhook(services.catalog, tenant.id, webhook_id)
     return Response(status_code=204)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/hooks", tags=["events"])
 MAX_BODY = 1024 * 1024
 
 
-@router.post("/{webhook_id}", response_model=Received, responses=answers(401, 404, 413, 422))
+@router.post("/{webhook_id}", response_model=Received, responses=answers(404, 413, 422))
 async def deliver(webhook_id: str, request: Request, services: ServicesDep) -> Received:
     webhook = await run_in_threadpool(find_webhook, services.catalog, webhook_id)
     if webhook is None:

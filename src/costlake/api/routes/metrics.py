@@ -42,23 +42,23 @@ def _labels(services: Services, tenant: Tenant) -> LabelChecker:
     return LabelChecker(lambda: [key for key, _ in services.reader.tag_coverage(Scope(tenant_id=tenant.id))])
 
 
-@router.get("", response_model=list[MetricOut], responses=answers(401, 404))
+@router.get("", response_model=list[MetricOut], responses=answers(404))
 def list_metrics(tenant: TenantDep, services: ServicesDep) -> list[MetricOut]:
     return [MetricOut.of(metric) for metric in metric_rows.list_metrics(services.catalog, tenant.id)]
 
 
-@router.post("", response_model=MetricOut, status_code=201, responses=answers(401, 403, 404, 422))
+@router.post("", response_model=MetricOut, status_code=201, responses=answers(403, 404, 422))
 def create_metric(body: MetricCreate, tenant: AdminDep, services: ServicesDep) -> MetricOut:
     metric = Metric(tenant_id=tenant.id, **body.model_dump())
     return MetricOut.of(metric_rows.insert_metric(services.catalog, metric))
 
 
-@router.get("/{name}", response_model=MetricOut, responses=answers(401, 404))
+@router.get("/{name}", response_model=MetricOut, responses=answers(404))
 def get_metric(name: str, tenant: TenantDep, services: ServicesDep) -> MetricOut:
     return MetricOut.of(metric_rows.get_metric(services.catalog, tenant.id, name))
 
 
-@router.put("/{name}", response_model=MetricOut, responses=answers(401, 403, 404, 422))
+@router.put("/{name}", response_model=MetricOut, responses=answers(403, 404, 422))
 def update_metric(name: str, body: MetricUpdate, tenant: AdminDep, services: ServicesDep) -> MetricOut:
     changes = {field: getattr(body, field) for field in body.model_fields_set}
     if any(value is None for field, value in changes.items() if field != "description"):
@@ -66,13 +66,13 @@ def update_metric(name: str, body: MetricUpdate, tenant: AdminDep, services: Ser
     return MetricOut.of(metric_rows.update_metric(services.catalog, tenant.id, name, changes))
 
 
-@router.delete("/{name}", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/{name}", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_metric(name: str, tenant: AdminDep, services: ServicesDep) -> Response:
     metric_rows.delete_metric(services.catalog, tenant.id, name)
     return Response(status_code=204)
 
 
-@router.post("/{name}/values", response_model=ValuesWritten, responses=answers(401, 403, 404, 422))
+@router.post("/{name}/values", response_model=ValuesWritten, responses=answers(403, 404, 422))
 def write_values(name: str, body: ValuesIn, tenant: AdminDep, services: ServicesDep) -> dict[str, int]:
     """Upsert by day and labels; `"value": null` deletes. One bad item refuses the whole request, naming it."""
     metric = metric_rows.get_metric(services.catalog, tenant.id, name)
@@ -85,7 +85,7 @@ def write_values(name: str, body: ValuesIn, tenant: AdminDep, services: Services
 @router.post(
     "/{name}/values.csv",
     response_model=ValuesWritten,
-    responses=answers(401, 403, 404, 413, 422),
+    responses=answers(403, 404, 413, 422),
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def upload_csv(name: str, request: Request, tenant: AdminDep, services: ServicesDep) -> dict[str, int]:
@@ -107,7 +107,7 @@ async def upload_csv(name: str, request: Request, tenant: AdminDep, services: Se
     return await run_in_threadpool(store)
 
 
-@router.get("/{name}/values", response_model=ValuesOut, responses=answers(401, 404, 422))
+@router.get("/{name}/values", response_model=ValuesOut, responses=answers(404, 422))
 def read_values(
     name: str,
     tenant: TenantDep,
@@ -131,7 +131,7 @@ def _metric(name: str, tenant: TenantDep, services: ServicesDep) -> Metric:
 MetricDep = Annotated[Metric, Depends(_metric)]
 
 
-@router.put("/{name}/pull", response_model=PullOut, responses=answers(401, 403, 404, 422))
+@router.put("/{name}/pull", response_model=PullOut, responses=answers(403, 404, 422))
 def set_pull(body: PullIn, tenant: AdminDep, metric: MetricDep, principal: PrincipalDep, services: ServicesDep) -> PullOut:
     """Pull the metric's values on schedule; a new query or server backfills again on the next run."""
     stored = pull_rows.find_pull(services.catalog, metric)
@@ -140,19 +140,19 @@ def set_pull(body: PullIn, tenant: AdminDep, metric: MetricDep, principal: Princ
     return PullOut.of(pull_rows.save_pull(services.catalog, metric, fields), metric.name)
 
 
-@router.get("/{name}/pull", response_model=PullOut, responses=answers(401, 403, 404))
+@router.get("/{name}/pull", response_model=PullOut, responses=answers(403, 404))
 def get_pull(tenant: AdminDep, metric: MetricDep, services: ServicesDep) -> PullOut:
     return PullOut.of(pull_rows.get_pull(services.catalog, metric), metric.name)
 
 
-@router.delete("/{name}/pull", status_code=204, response_class=Response, responses=answers(401, 403, 404))
+@router.delete("/{name}/pull", status_code=204, response_class=Response, responses=answers(403, 404))
 def delete_pull(tenant: AdminDep, metric: MetricDep, services: ServicesDep) -> Response:
     """Stop pulling; the values already pulled stay."""
     pull_rows.delete_pull(services.catalog, metric)
     return Response(status_code=204)
 
 
-@router.post("/{name}/pull/runs", response_model=PullRunOut, status_code=202, responses=answers(401, 403, 404, 409, 422))
+@router.post("/{name}/pull/runs", response_model=PullRunOut, status_code=202, responses=answers(403, 404, 409, 422))
 def run_pull(
     tenant: AdminDep, metric: MetricDep, services: ServicesDep, body: Annotated[PullRunRequest | None, Body()] = None
 ) -> PullRunOut:
@@ -161,7 +161,7 @@ def run_pull(
     return PullRunOut.of(services.pulls.start(pull, from_date=body.from_date if body else None, manual=True))
 
 
-@router.get("/{name}/pull/runs", response_model=list[PullRunOut], responses=answers(401, 403, 404))
+@router.get("/{name}/pull/runs", response_model=list[PullRunOut], responses=answers(403, 404))
 def list_pull_runs(
     tenant: AdminDep, metric: MetricDep, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[PullRunOut]:
@@ -169,6 +169,6 @@ def list_pull_runs(
     return [PullRunOut.of(run) for run in pull_rows.list_runs(services.catalog, pull, limit)]
 
 
-@router.get("/{name}/pull/runs/{run_id}", response_model=PullRunOut, responses=answers(401, 403, 404))
+@router.get("/{name}/pull/runs/{run_id}", response_model=PullRunOut, responses=answers(403, 404))
 def get_pull_run(run_id: str, tenant: AdminDep, metric: MetricDep, services: ServicesDep) -> PullRunOut:
     return PullRunOut.of(pull_rows.get_run(services.catalog, pull_rows.get_pull(services.catalog, metric), run_id))
