@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     query_concurrency: int = Field(default=2, ge=1, le=64, description="Cost queries of one tenant that run at once.")
     query_wait: timedelta = Field(default=timedelta(seconds=30), description="How long a query waits for its turn, then 503.")
     query_cache_entries: int = Field(default=256, ge=0, description="Answers kept per tenant, for its current table version.")
+    query_fold_rows: int = Field(
+        default=4_000_000, ge=0, description="Rows of day-grain folds of the cost tables a process keeps for queries (0: none)."
+    )
     secret_key: SecretStr | None = Field(default=None, description="Encrypts stored secrets; default: <home>/secret.key.")
     # Vendor API hosts. Only the operator sets them (tests point them at local fakes); tenants never can.
     anthropic_base_url: str = "https://api.anthropic.com"

@@ -9,7 +9,7 @@ from typing import Any
 
 from costlake.allocation.compile import CompiledRules
 from costlake.allocation.inventory import FactsCache
-from costlake.allocation.preview import AggregateCache, totals_by_dimension
+from costlake.allocation.preview import totals_by_dimension
 from costlake.allocation.versions import Plans
 from costlake.catalog import Catalog
 from costlake.query.engine import CostReader
@@ -24,7 +24,6 @@ class Allocation:
         self.reader = reader
         self.plans = Plans(catalog)
         self.tags = FactsCache(reader)
-        self.previews = AggregateCache()
         self._coverage: dict[Scope, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 

@@ -34,8 +34,9 @@ from costlake.allocation.rules import (
 from costlake.allocation.splits import SplitSql
 from costlake.months import add_months, month_of
 from costlake.query.allocated import AllocatedSql, Grouping
+from costlake.query.folds import Reads
 from costlake.query.model import DIM_PREFIX, SPLIT_SUFFIX, TAG_PREFIX, CostQuery, Filter, allocation_names
-from costlake.query.sql import Params, Resolve, dimension_expression, filter_condition, period_expression, time_range
+from costlake.query.sql import Params, Resolve, dimension_expression, filter_condition, period_expression, query_reads, time_range
 
 _FLEXIBLE = re.compile(r"[\s._-]")
 FLEXIBLE_SQL = r"'[\s._-]'"
@@ -186,6 +187,12 @@ class CompiledRules:
                     pending += [c.dimension[len(DIM_PREFIX) :] for c in rule.when if c.dimension.startswith(DIM_PREFIX)]
         return [name for name in self.order if name in wanted]
 
+    def reads(self, metric: str) -> Reads | None:
+        """What labelling any of this plan's dimensions, with all its splits, reads of `costs` (None: whole tag maps,
+        which no fold holds). A fold of that serves every dim: query of the plan, and plain queries over less."""
+        needs = self.needs(self.order, [name for name in self.order if self.dimension(name).splits])
+        return None if needs.tag_map else Reads(needs.columns, needs.keys, frozenset({metric}))
+
     def needs(self, labelled: Iterable[str], applied: Iterable[str]) -> Needs:
         needs = Needs()
         for name in labelled:
@@ -320,7 +327,10 @@ class CompiledRules:
             f"SELECT period, {', '.join([*groups, ''])}currency, sum(cost) AS cost FROM {relation} "
             f"WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
         )
-        return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None)
+        plan_reads = self.reads(grouping.metric)
+        query = [name for name in [*grouping.group_by, *(f.dimension for f in raw_filters)] if not name.startswith(DIM_PREFIX)]
+        reads = None if plan_reads is None else plan_reads | query_reads(query, grouping.metric)
+        return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None, reads)
 
 
 @dataclass

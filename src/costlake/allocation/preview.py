@@ -4,14 +4,13 @@ The rows are read once for every dimension of every plan compared: `agg` holds w
 labels it (`p0_lab`, `p1_lab`), and each dimension applies its own splits before grouping by value. Coverage is
 the share of cost (absolute EffectiveCost of the allocated groups) not in the fallback bucket.
 
-`agg` is the expensive part (it reads every row of the window) and depends only on the table version, the window
-and what the rules read, not on the rules' values or order. So it is kept (as Arrow, one per tenant) and the next
-preview after a rule edit only labels and splits those groups again.
+`agg` is the expensive part when it reads every row of the window. It depends only on what the rules read, not on
+their values or order, so it declares those reads: after the first preview of a table version it reads a fold of
+the rows (query/folds.py), and a preview after a rule edit only labels and splits those few groups again.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +19,7 @@ from typing import Any
 from costlake.allocation.compile import CompiledRules, Labels, Needs, TagAccess, Window, aggregate
 from costlake.allocation.splits import SplitSql
 from costlake.query.engine import CostReader
+from costlake.query.folds import Reads
 from costlake.query.model import CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params
@@ -37,29 +37,7 @@ class DimensionTotals:
         return round(float(self.allocated / self.total), 4) if self.total else 0.0
 
 
-class AggregateCache:
-    """The last `agg` each tenant previewed, keyed by the table version and the aggregate's SQL and parameters."""
-
-    def __init__(self) -> None:
-        self._entries: dict[Scope, tuple[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, reader: CostReader, scope: Scope, sql: str, params: Params) -> Any:
-        reader.files(scope.tenant_id)  # brings the table to its latest version
-        key = f"{reader.version(scope.tenant_id)}|{sql}|{params.values!r}"
-        with self._lock:
-            cached = self._entries.get(scope)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        table = reader.select_arrow(scope, "SELECT * FROM agg", params, [f"agg AS ({sql})"])
-        with self._lock:
-            self._entries[scope] = (key, table)
-        return table
-
-
-def totals_by_dimension(
-    reader: CostReader, scope: Scope, plans: list[CompiledRules], start: date, end: date, cache: AggregateCache | None = None
-) -> list[dict[str, DimensionTotals]]:
+def totals_by_dimension(reader: CostReader, scope: Scope, plans: list[CompiledRules], start: date, end: date) -> list[dict[str, DimensionTotals]]:
     """For each plan, each of its dimensions' cost per value and currency over [start, end), after its splits."""
     query = CostQuery(start=start, end=end, granularity="none")
     splits = [split for plan in plans for dimension in plan.rules.dimensions for split in dimension.splits]
@@ -67,20 +45,10 @@ def totals_by_dimension(
     for plan in plans:
         needs |= plan.needs(plan.order, [name for name in plan.order if plan.dimension(name).splits])
     tags = TagAccess(needs)
-    read = Params()  # the aggregate's own parameters: it may come from the cache, without them
-    window = Window.of(query, splits, read)
-    agg = aggregate("EffectiveCost", scope.conditions(read), window, needs, tags.agg_items(read))
     params = Params()
-    tables: dict[str, Any] = {}
-    if cache is None:
-        params = read
-        ctes = [f"agg AS ({agg})"]
-    else:
-        table = cache.get(reader, scope, agg, read)
-        if table is None:
-            return [{name: DimensionTotals({}, Decimal(0), Decimal(0)) for name in plan.order} for plan in plans]
-        tables["agg_cached"] = table
-        ctes = ["agg AS (SELECT * FROM agg_cached)"]
+    window = Window.of(query, splits, params)
+    ctes = [f"agg AS ({aggregate('EffectiveCost', scope.conditions(params), window, needs, tags.agg_items(params))})"]
+    reads = None if needs.tag_map else Reads(needs.columns, needs.keys, frozenset({"EffectiveCost"}))
     selects = []
     for p, plan in enumerate(plans):
         labels, lab = Labels(f"p{p}_", tags), f"p{p}_lab"
@@ -102,7 +70,7 @@ def totals_by_dimension(
     ]
     if not selects:
         return result
-    for p, name, value, currency, cost, weight in reader.select(scope, " UNION ALL ".join(selects), params, ctes, tables):
+    for p, name, value, currency, cost, weight in reader.select(scope, " UNION ALL ".join(selects), params, ctes, reads):
         totals = result[p][name]
         totals.values.setdefault(value, {})[currency] = cost
         totals.total += weight
@@ -115,12 +83,10 @@ def _costs(amounts: dict[str, Decimal]) -> dict[str, str]:
     return {currency: money_text(amount) for currency, amount in sorted(amounts.items())}
 
 
-def preview(
-    reader: CostReader, scope: Scope, draft: CompiledRules, published: CompiledRules | None, start: date, end: date, cache: AggregateCache | None = None
-) -> dict[str, Any]:
+def preview(reader: CostReader, scope: Scope, draft: CompiledRules, published: CompiledRules | None, start: date, end: date) -> dict[str, Any]:
     """Per dimension of either: cost per value before (published) and after (draft), the delta, and coverage."""
     plans = [draft] if published is None else [draft, published]
-    totals = totals_by_dimension(reader, scope, plans, start, end, cache)
+    totals = totals_by_dimension(reader, scope, plans, start, end)
     after, before = totals[0], totals[1] if published is not None else {}
     names = list(dict.fromkeys([*after, *before]))
     empty = DimensionTotals({}, Decimal(0), Decimal(0))

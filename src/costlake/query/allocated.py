@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from costlake.query.folds import Reads
 from costlake.query.model import CostQuery, Filter
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class AllocatedSql:
     ctes: list[str]  # "name AS (...)" after `costs`, in order
     base: str  # SELECT period, g0, ..., currency, cost: one row per period, group and currency
     notes: str | None = None  # SELECT note: one text per warning, or None when nothing can warn
+    reads: Reads | None = None  # what the CTEs read of `costs`, when a fold can answer them (query/folds.py)
 
 
 class AllocationPlan(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -16,14 +17,17 @@ from deltalake import DeltaTable
 from costlake.duckdb_io import connect
 from costlake.query.allocated import AllocationPlan, Grouping, PlanLookup
 from costlake.query.cache import ResultCache, TenantGate, cached, freeze
+from costlake.query.folds import Folds, Reads
 from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
-from costlake.query.sql import Params, cost_query_sql, dimension_expression, range_conditions
+from costlake.query.sql import Params, cost_query_sql, dimension_expression, query_reads, range_conditions
 from costlake.settings import Settings
 from costlake.store import Lake
 
 # Partition values are text; without this DuckDB would guess types from the folder names.
 _SCAN = "read_parquet($files, hive_partitioning = true, hive_types = {'x_SourceId': VARCHAR, 'x_BillingMonth': VARCHAR})"
+
+_PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 @dataclass
@@ -54,9 +58,11 @@ class CostReader:
         self._connection = connect(settings, [settings.lake_root])
         self._connection.execute("SET parquet_metadata_cache = true")
         self._tables: dict[str, DeltaTable] = {}
+        self._coverage: dict[Scope, tuple[int, list[tuple[str, float]]]] = {}
         self._lock = threading.Lock()
         self._cache = ResultCache(settings.query_cache_entries)
         self._gate = TenantGate(settings.query_concurrency, settings.query_wait)
+        self.folds = Folds(self._connection, _SCAN, settings.query_fold_rows)
 
     def version(self, tenant_id: str) -> int | None:
         with self._lock:
@@ -81,29 +87,37 @@ class CostReader:
             return table.version(), table.file_uris()
 
     def _run(
-        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, *, tables: dict[str, Any] | None = None, arrow: bool = False
+        self,
+        scope: Scope,
+        sql: str,
+        params: Params,
+        ctes: list[str] | None = None,
+        *,
+        reads: Reads | None = None,
+        arrow: bool = False,
     ) -> Any:
-        """Run a query over the scope's table, or answer it from the cache for the table's current version. Answers
-        that read registered Arrow `tables` are never kept: their content is not part of the key."""
+        """Run a query over the scope's table, or answer it from the cache for the table's current version. A
+        statement that declares what it `reads` may read a fold of the rows instead (folds.py)."""
         version, files = self._current(scope.tenant_id)
         if not files:
             return None if arrow else []
         key = (scope, sql, tuple(ctes or ()), arrow, freeze(params.values))
-        params.values["files"] = files
 
         def compute() -> Any:
+            fold = self.folds.table_for(scope.tenant_id, version, files, reads) if reads is not None and version is not None else None
+            text = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold or _SCAN})', *(ctes or [])])} {sql}"
+            # Only the parameters the text uses: DuckDB refuses others (e.g. those of split notes a caller leaves out).
+            used = set(_PARAMETER.findall(text))
+            values = {name: value for name, value in {**params.values, "files": files}.items() if name in used}
             cursor = self._connection.cursor()
             try:
-                for name, table in (tables or {}).items():
-                    cursor.register(name, table)
-                prefix = ", ".join([f"costs AS (SELECT * FROM {_SCAN})", *(ctes or [])])
                 if arrow:
-                    return cursor.sql(f"WITH {prefix} {sql}", params=params.values).to_arrow_table()
-                return cursor.execute(f"WITH {prefix} {sql}", params.values).fetchall()
+                    return cursor.sql(text, params=values).to_arrow_table()
+                return cursor.execute(text, values).fetchall()
             finally:
                 cursor.close()
 
-        return cached(self._cache, self._gate, scope.tenant_id, None if tables else version, key, compute)
+        return cached(self._cache, self._gate, scope.tenant_id, version, key, compute)
 
     def kept(self, scope: Scope, key: Hashable, compute: Callable[[], Any]) -> Any:
         """What `compute` builds from the scope's table (an answer in its final form, e.g. the API's JSON), kept
@@ -119,15 +133,11 @@ class CostReader:
         return value
 
     def select(
-        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, tables: dict[str, Any] | None = None
+        self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, reads: Reads | None = None
     ) -> list[tuple[Any, ...]]:
-        """Run a SELECT over the scope's rows, named `costs` (for features above this layer, e.g. allocation);
-        `tables` (Arrow tables by name) can be read by name too."""
-        return self._run(scope, sql, params, ctes, tables=tables)
-
-    def select_arrow(self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None) -> Any:
-        """The same, as an Arrow table (None when the tenant has no table yet)."""
-        return self._run(scope, sql, params, ctes, arrow=True)
+        """Run a SELECT over the scope's rows, named `costs` (for features above this layer, e.g. allocation); one
+        that declares what it `reads` may read a fold of them."""
+        return self._run(scope, sql, params, ctes, reads=reads)
 
     def plan_for(self, query: CostQuery, scope: Scope) -> AllocationPlan | None:
         """The allocation plan a query naming dim:<name> needs, from `plans` (None for a plain query)."""
@@ -143,7 +153,7 @@ class CostReader:
         started = time.perf_counter()
         params = Params()
         statement = cost_query_sql(query, scope.conditions(params), params, plan or self.plan_for(query, scope))
-        rows = self._run(scope, statement.sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params, statement.ctes)
+        rows = self._run(scope, statement.sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params, statement.ctes, reads=statement.reads)
         width = len(query.group_by)
         result = [
             CostRow(
@@ -164,7 +174,7 @@ class CostReader:
         callers that process many rows (alert evaluations), without a Python object per row."""
         params = Params()
         statement = cost_query_sql(query, scope.conditions(params), params, self.plan_for(query, scope))
-        return self._run(scope, statement.sql, params, statement.ctes, arrow=True)
+        return self._run(scope, statement.sql, params, statement.ctes, reads=statement.reads, arrow=True)
 
     def dimension_values(
         self,
@@ -184,8 +194,9 @@ class CostReader:
         ctes: list[str] = []
         if dimension.startswith(DIM_PREFIX) and plan is not None:
             allocated = plan.grouped(Grouping("EffectiveCost", None, conditions, [dimension]), params)
-            ctes, values = allocated.ctes, f"SELECT g0 AS value, currency, cost FROM ({allocated.base})"
+            ctes, values, reads = allocated.ctes, f"SELECT g0 AS value, currency, cost FROM ({allocated.base})", allocated.reads
         else:
+            reads = query_reads([dimension], "EffectiveCost")
             expression = dimension_expression(dimension, params)
             values = (
                 f"SELECT {expression} AS value, BillingCurrency AS currency, coalesce(sum(EffectiveCost), 0) AS cost FROM costs "
@@ -201,12 +212,18 @@ class CostReader:
         )
         return [
             (value, {currency: cost for currency, cost in zip(currencies, costs, strict=True) if currency})
-            for value, currencies, costs in self._run(scope, sql, params, ctes)
+            for value, currencies, costs in self._run(scope, sql, params, ctes, reads=reads)
         ]
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
         """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it. It scans every
-        row's tag map (seconds on 10M rows), so the answer kept per table version (_run) matters most here."""
+        row's tag map (seconds on 10M rows) and every dim: query with flexible keys needs it, so it is kept per
+        table version apart from the answers (which a burst of other questions can push out)."""
+        version, _ = self._current(scope.tenant_id)
+        with self._lock:
+            held = self._coverage.get(scope)
+        if held is not None and version is not None and held[0] == version:
+            return held[1]
         params = Params()
         where = " AND ".join(scope.conditions(params))
         sql = (
@@ -216,7 +233,11 @@ class CostReader:
             ", LATERAL (SELECT CASE WHEN total = 0 THEN 0 ELSE CAST(tagged / total AS DOUBLE) END AS coverage) "
             "ORDER BY coverage DESC, key"
         )
-        return [(key, round(coverage, 4)) for key, coverage in self._run(scope, sql, params)]
+        coverage = [(key, round(share, 4)) for key, share in self._run(scope, sql, params)]
+        if version is not None:
+            with self._lock:
+                self._coverage[scope] = (version, coverage)
+        return coverage
 
     def months_by_source(self, scope: Scope) -> list[tuple[str, str, str, int, Decimal, Any]]:
         """(source id, billing month, currency, rows, Sum(BilledCost), latest ChargePeriodEnd as text)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from costlake.months import add_months, month_of
 from costlake.query.allocated import AllocationPlan, Grouping
+from costlake.query.folds import Reads
 from costlake.query.model import DIMENSIONS, TAG_PREFIX, CostQuery, Filter, start_of_day
 
 
@@ -31,6 +32,16 @@ class Statement:
 
     sql: str
     ctes: list[str] = field(default_factory=list)
+    reads: Reads | None = None  # what it reads of `costs`, when a fold can answer it (folds.py)
+
+
+def query_reads(dimensions: list[str], metric: str) -> Reads:
+    """What a statement over these explorer dimensions (FOCUS columns and tag:<key>, not dim:) and metric reads."""
+    return Reads(
+        frozenset(DIMENSIONS[name][0] for name in dimensions if name in DIMENSIONS),
+        frozenset(name[len(TAG_PREFIX) :] for name in dimensions if name.startswith(TAG_PREFIX)),
+        frozenset({metric}),
+    )
 
 
 def dimension_expression(dimension: str, params: Params) -> str:
@@ -95,8 +106,9 @@ def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params
     ctes: list[str] = []
     if plan is not None and query.allocation_dimensions():
         allocated = plan.grouped(Grouping(query.metric, query, scope_conditions, query.group_by, query.filters), params)
-        base, ctes, notes = allocated.base, allocated.ctes, allocated.notes
+        base, ctes, notes, reads = allocated.base, allocated.ctes, allocated.notes, allocated.reads
     else:
+        reads = query_reads([*query.group_by, *(f.dimension for f in query.filters)], query.metric)
         groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
         where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
         base = (
@@ -106,9 +118,11 @@ def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params
         )
     sql = _top(query, base, names, params)
     if notes is None:
-        return Statement(f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql})", ctes)
+        return Statement(f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql})", ctes, reads)
     blanks = ", ".join(["NULL"] * (len(names) + 1))
-    return Statement(f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql}) UNION ALL SELECT {blanks}, NULL, NULL, NULL, note FROM ({notes})", ctes)
+    return Statement(
+        f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql}) UNION ALL SELECT {blanks}, NULL, NULL, NULL, note FROM ({notes})", ctes, reads
+    )
 
 
 def _top(query: CostQuery, base: str, names: list[str], params: Params) -> str:

@@ -86,9 +86,7 @@ def post_preview(scope: ScopeDep, services: ServicesDep, body: Annotated[Preview
         raise InvalidInput("end", "; ".join(e["msg"] for e in error.errors())) from None
     published: CompiledRules | None = services.allocation.plans.get(scope.tenant_id)
     resolve = services.allocation.resolved
-    return preview(
-        services.reader, scope, resolve(scope, draft), published and resolve(scope, published), window.start, window.end, services.allocation.previews
-    )
+    return preview(services.reader, scope, resolve(scope, draft), published and resolve(scope, published), window.start, window.end)
 
 
 @router.post("/publish", response_model=PublishedOut, responses={**WRITE, 409: {"description": "Nothing to publish"}, 422: {"description": "Invalid draft"}})

@@ -1,0 +1,184 @@
+"""Costs folded to day grain over the columns a kind of question reads, kept per table version.
+
+Most questions read a handful of columns: a dimension or two, a few tag values, the day, the currency and one
+money column. Grouped by just those, millions of rows fold into thousands (the generator's 10M rows fold into
+about 60,000 for two columns and six tag keys), and every later question over the same columns (another filter
+value, another month, another allocation rule) reads the fold instead of the rows, with the same SQL: a fold has
+every column of `costs` the question reads, ChargePeriodStart at the start of its UTC day, and the money columns
+summed. Cost queries bucket by UTC day or longer and their ranges start at midnight UTC, so nothing they compute
+can tell a fold from the rows (sums of exact decimals stay exact).
+
+A fold is built in the background the first time a kind of question is asked after a commit (that question reads
+the rows, as it would without folds), one build at a time per process; a fold for more columns serves questions
+over fewer. Folds of an older table version are dropped. A fold that would not save much (more than a quarter of
+the table's rows, e.g. by ResourceId on data with many resources) is not kept, and that kind of question is not
+folded again by this process. The folds of a process hold at most `query_fold_rows` rows (least recently used
+go first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+# Every fold keeps these; a question reads its time range, scope and currency from them.
+BASE_COLUMNS = ("x_SourceId", "x_BillingMonth", "BillingCurrency")
+USEFUL_SHARE = 0.25  # a fold with more rows than this share of the table's is not worth keeping
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a statement reads of `costs` besides ChargePeriodStart and BASE_COLUMNS: other columns (SQL names),
+    tag values (as Tags[key]) and the money columns it sums. A statement that reads anything else (counts,
+    ChargePeriodEnd, whole tag maps) declares no Reads and always reads the rows."""
+
+    columns: frozenset[str] = frozenset()
+    tag_keys: frozenset[str] = frozenset()
+    metrics: frozenset[str] = frozenset()
+
+    def __or__(self, other: Reads) -> Reads:
+        return Reads(self.columns | other.columns, self.tag_keys | other.tag_keys, self.metrics | other.metrics)
+
+    def covers(self, other: Reads) -> bool:
+        return other.columns <= self.columns and other.tag_keys <= self.tag_keys and other.metrics <= self.metrics
+
+    @property
+    def size(self) -> int:
+        return len(self.columns) + len(self.tag_keys) + len(self.metrics)
+
+
+def fold_sql(reads: Reads, scan: str) -> tuple[str, dict[str, Any]]:
+    """The SELECT of a fold over `scan` (which reads $files), and its parameters but the files."""
+    columns = sorted(reads.columns - set(BASE_COLUMNS))
+    keys = sorted(reads.tag_keys)
+    tags = [f"t{i}" for i in range(len(keys))]
+    metrics = sorted(reads.metrics)
+    params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)} | ({"keys": keys} if keys else {})
+    grouped = (
+        f"SELECT date_trunc('day', make_timestamp(epoch_us(ChargePeriodStart))) AS day, {', '.join([*BASE_COLUMNS, *columns])}, "
+        + "".join(f"Tags[$k{i}] AS {tag}, " for i, tag in enumerate(tags))
+        + ", ".join(f"sum({metric}) AS {metric}" for metric in metrics)
+        + f" FROM {scan} GROUP BY ALL"
+    )
+    # The session's time zone is UTC (duckdb_io.connect): the day's start as the TIMESTAMPTZ the table holds.
+    outer = ["CAST(day AS TIMESTAMPTZ) AS ChargePeriodStart", *BASE_COLUMNS, *columns]
+    if keys:
+        outer.append(f"MAP($keys, [{', '.join(tags)}]) AS Tags")
+    return f"SELECT {', '.join([*outer, *metrics])} FROM ({grouped})", params
+
+
+@dataclass
+class _Fold:
+    tenant_id: str
+    version: int
+    reads: Reads
+    table: str
+    rows: int
+
+
+class Folds:
+    """The folds of one DuckDB database (one per process), and the background builds that make them."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, scan: str, budget_rows: int) -> None:
+        self._connection, self._scan, self._budget = connection, scan, budget_rows
+        self._held: list[_Fold] = []  # least recently used first
+        self._building: dict[tuple[str, int, Reads], Future[None]] = {}
+        self._not_worth: set[tuple[str, Reads]] = set()
+        self._names = itertools.count(1)
+        self._lock = threading.RLock()  # a build that is already done calls back at once, under the lock
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="costlake-fold")
+
+    def table_for(self, tenant_id: str, version: int, files: list[str], reads: Reads) -> str | None:
+        """A fold of this table version covering `reads`, or None; then one is built for next time."""
+        if self._budget <= 0:
+            return None
+        with self._lock:
+            stale = [fold for fold in self._held if fold.tenant_id == tenant_id and fold.version < version]
+            self._held = [fold for fold in self._held if fold not in stale]
+            covering = [fold for fold in self._held if fold.tenant_id == tenant_id and fold.version == version and fold.reads.covers(reads)]
+            if covering:
+                best = min(covering, key=lambda fold: fold.rows)
+                self._held.remove(best)
+                self._held.append(best)
+            elif not self._pending_or_refused(tenant_id, version, reads):
+                key = (tenant_id, version, reads)
+                future = self._building[key] = self._builder.submit(self._build, tenant_id, version, list(files), reads)
+                future.add_done_callback(lambda _: self._finished(key))
+        self._drop(stale)
+        return best.table if covering else None
+
+    def _pending_or_refused(self, tenant_id: str, version: int, reads: Reads) -> bool:
+        if any(reads.covers(refused) for t, refused in self._not_worth if t == tenant_id):  # as fine-grained or more
+            return True
+        return any(t == tenant_id and v == version and building.covers(reads) for t, v, building in self._building)
+
+    def _finished(self, key: tuple[str, int, Reads]) -> None:
+        with self._lock:
+            self._building.pop(key, None)
+
+    def _build(self, tenant_id: str, version: int, files: list[str], reads: Reads) -> None:
+        table = f"fold_{next(self._names)}"
+        sql, params = fold_sql(reads, self._scan)
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(f"CREATE TABLE {table} AS {sql}", {**params, "files": files})
+            rows = self._count(cursor, f"SELECT count(*) FROM {table}")
+            total = self._count(cursor, f"SELECT count(*) FROM {self._scan}", {"files": files})
+        except duckdb.Error as error:  # e.g. the files were vacuumed meanwhile: questions read the rows
+            log.warning("could not fold tenant %s version %s: %s", tenant_id, version, error)
+            self._drop_tables(cursor, [table])
+            return
+        finally:
+            cursor.close()
+        fold = _Fold(tenant_id, version, reads, table, rows)
+        with self._lock:
+            if rows > total * USEFUL_SHARE or rows > self._budget:
+                self._not_worth.add((tenant_id, reads))
+                evicted = [fold]
+            else:
+                self._held.append(fold)
+                evicted = []
+                while sum(held.rows for held in self._held) > self._budget:
+                    evicted.append(self._held.pop(0))
+        self._drop(evicted)
+
+    @staticmethod
+    def _count(cursor: duckdb.DuckDBPyConnection, sql: str, params: dict[str, list[str]] | None = None) -> int:
+        row = cursor.execute(sql, params).fetchone()
+        return int(row[0]) if row else 0
+
+    def _drop(self, folds: Iterable[_Fold]) -> None:
+        tables = [fold.table for fold in folds]
+        if tables:
+            cursor = self._connection.cursor()
+            try:
+                self._drop_tables(cursor, tables)
+            finally:
+                cursor.close()
+
+    @staticmethod
+    def _drop_tables(cursor: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+        # A query that is reading a dropped fold keeps reading it: DuckDB's catalog is versioned per transaction.
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def held(self, tenant_id: str) -> list[tuple[int, Reads, int]]:
+        """(table version, reads, rows) of the tenant's folds."""
+        with self._lock:
+            return [(fold.version, fold.reads, fold.rows) for fold in self._held if fold.tenant_id == tenant_id]
+
+    def settle(self) -> None:
+        """Waits for the builds started so far (tests, benchmarks)."""
+        with self._lock:
+            pending = list(self._building.values())
+        for future in pending:
+            future.result()
