@@ -35,6 +35,9 @@ RULES = {"dimensions": [
     {"name": "env", "fallback": "unknown", "rules": [
         {"coalesce": ["env", "environment"], "transform": ["lower"], "map": {"production": "prod"}},
         {"from_dimension": "team", "map": {"data-platform": "prod"}},
+    ], "splits": [  # nothing to spread over: the cost stays, and a warning says so
+        {"when": [{"dimension": "dim:env", "op": "eq", "values": ["unknown"]}], "method": "proportional", "granularity": "month",
+         "over": [{"dimension": "ServiceName", "op": "eq", "values": ["no-such-service"]}]},
     ]},
 ]}
 QUERIES: list[dict[str, Any]] = [
@@ -86,6 +89,7 @@ def test_answers_from_folds_equal_answers_from_the_rows_and_read_no_file(client,
     acme, _, _ = tenant
     services, scope = client.app.state.services, Scope(acme.id)
     expected = _answers(_rows_reader(services), scope)
+    assert any(notes for _, notes in expected[:-2]), "no query warns"
     assert _answers(services.reader, scope) == expected  # the first questions read the rows, and start folds
     services.reader.folds.settle()
     held = services.reader.folds.held(acme.id)
@@ -96,6 +100,11 @@ def test_answers_from_folds_equal_answers_from_the_rows_and_read_no_file(client,
     for parquet in lake.rglob("*.parquet"):
         parquet.rename(parquet.with_suffix(".moved"))
     services.reader._cache = type(services.reader._cache)(0)  # no kept answers either: every question runs
+    assert _answers(services.reader, scope) == expected
+    # Charge-basis dim: questions then derive their plan's labelled and split rows from the fold, once, and answer
+    # from those: the same answers again, warnings included.
+    services.reader.folds.settle()
+    assert sum(reads is None for _, reads, _ in services.reader.folds.held(acme.id)) == 2  # per set of dimensions whose splits apply
     assert _answers(services.reader, scope) == expected
     # The allocation preview reads the same fold (a draft with another map: only the labels change).
     edited = {"dimensions": [{**RULES["dimensions"][0], "rules": [{**RULES["dimensions"][0]["rules"][0], "map": {"payments": "pay-2"}}]}, RULES["dimensions"][1]]}

@@ -33,12 +33,13 @@ from costlake.allocation.rules import (
 )
 from costlake.allocation.splits import SplitSql
 from costlake.months import add_months, month_of
-from costlake.query.allocated import AllocatedSql, Grouping
+from costlake.query.allocated import AllocatedSql, DerivedRows, Grouping
 from costlake.query.folds import Reads
 from costlake.query.model import DIM_PREFIX, SPLIT_SUFFIX, TAG_PREFIX, CostQuery, Filter, allocation_names
 from costlake.query.sql import Params, Resolve, dimension_expression, filter_condition, period_expression, query_reads, time_range
 
 _FLEXIBLE = re.compile(r"[\s._-]")
+DAY = "CAST(date_trunc('day', make_timestamp(epoch_us(ChargePeriodStart))) AS DATE)"  # a UTC day, as period_expression
 FLEXIBLE_SQL = r"'[\s._-]'"
 
 
@@ -84,13 +85,14 @@ class Needs:
         return Needs(self.columns | other.columns, self.keys | other.keys, self.tag_map or other.tag_map)
 
 
-def _filter_needs(filters: Iterable[Filter]) -> Needs:
+def _name_needs(names: Iterable[str]) -> Needs:
+    """What reading these columns, tag:<key>s and dim:<name>s needs of `agg` (dimensions need their own rules')."""
     needs = Needs()
-    for condition in filters:
-        if condition.dimension.startswith(TAG_PREFIX):
-            needs |= Needs(keys=frozenset({condition.dimension[len(TAG_PREFIX) :]}))
-        elif not condition.dimension.startswith(DIM_PREFIX):
-            needs |= Needs(frozenset({RULE_COLUMNS[condition.dimension]}))
+    for name in names:
+        if name.startswith(TAG_PREFIX):
+            needs |= Needs(keys=frozenset({name[len(TAG_PREFIX) :]}))
+        elif not name.startswith(DIM_PREFIX):
+            needs |= Needs(frozenset({RULE_COLUMNS[name]}))
     return needs
 
 
@@ -132,6 +134,10 @@ class Labels:
     def moved(self, i: int) -> str:
         """The label of the split that moved a row's cost (NULL: none did)."""
         return f"{self.prefix}b{i}"
+
+    def fell(self, i: int) -> str:
+        """How a split source row's targets were found (splits.py)."""
+        return f"{self.prefix}f{i}"
 
 
 class CompiledRules:
@@ -202,10 +208,10 @@ class CompiledRules:
                     if rule.flexible:
                         needs |= Needs(keys=frozenset(k for key in rule.coalesce for k in self.spellings(key)))
                 elif isinstance(rule, WhenRule):
-                    needs |= _filter_needs(rule.when)
+                    needs |= _name_needs(c.dimension for c in rule.when)
         for name in applied:
             for split in self.dimension(name).splits:
-                needs |= _filter_needs([*split.when, *split.over])
+                needs |= _name_needs(c.dimension for c in [*split.when, *split.over])
         return needs
 
     # --- labels ---------------------------------------------------------------------------------------------------
@@ -297,11 +303,11 @@ class CompiledRules:
     def grouped(self, grouping: Grouping, params: Params) -> AllocatedSql:
         shown = allocation_names([*grouping.group_by, *(f.dimension for f in grouping.filters)])
         applied = [name for name in shown if self.dimension(name).splits]
+        raw_filters = [f for f in grouping.filters if not f.dimension.startswith(DIM_PREFIX)]
+        dim_filters = [f for f in grouping.filters if f.dimension.startswith(DIM_PREFIX)]
         labelled = self.closure(shown, applied)
         needs = self.needs(labelled, applied)
         labels = Labels("", TagAccess(needs))
-        raw_filters = [f for f in grouping.filters if not f.dimension.startswith(DIM_PREFIX)]
-        dim_filters = [f for f in grouping.filters if f.dimension.startswith(DIM_PREFIX)]
         splits = [split for name in applied for split in self.dimension(name).splits]
         window = Window.of(grouping.query, splits, params)
         keep = " AND ".join(filter_condition(f, params) for f in raw_filters) if raw_filters else None
@@ -314,23 +320,63 @@ class CompiledRules:
         )
         # Splits read `lab` several times (weights, keys, rows): then it is computed once.
         ctes = [f"agg AS ({agg})", f"lab AS {'MATERIALIZED ' if applied else ''}({self.labelled('agg', labelled, labels, params, applied)})"]
-        relation, notes = "lab", []
+        rows_shown = window.filters(keep_as_flag=bool(applied) and keep is not None)
+        relation, stages = "lab", []
         for name in applied:
-            stage = SplitSql(self, name, labels, params, "lab", relation, window.filters(keep_as_flag=bool(applied) and keep is not None))
-            ctes += stage.ctes
-            relation = stage.output
-            notes += stage.notes()
+            stages.append(SplitSql(self, name, labels, params, "lab", relation, rows_shown))
+            ctes += stages[-1].ctes
+            relation = stages[-1].output
         resolve = self.resolver(labels)
-        where = [*window.filters(bool(applied) and keep is not None), *(filter_condition(f, params, resolve) for f in dim_filters)]
+        where = [*rows_shown, *(filter_condition(f, params, resolve) for f in dim_filters)]
         groups = [f"q{j} AS g{j}" if j in outputs else f"{resolve(name, params)} AS g{j}" for j, name in enumerate(grouping.group_by)]
         base = (
             f"SELECT period, {', '.join([*groups, ''])}currency, sum(cost) AS cost FROM {relation} "
             f"WHERE {' AND '.join(where) or 'true'} GROUP BY ALL"
         )
+        notes = [note for stage in stages for note in stage.notes(relation, rows_shown, params)]
         plan_reads = self.reads(grouping.metric)
-        query = [name for name in [*grouping.group_by, *(f.dimension for f in raw_filters)] if not name.startswith(DIM_PREFIX)]
-        reads = None if plan_reads is None else plan_reads | query_reads(query, grouping.metric)
-        return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None, reads)
+        query_names = [name for name in [*grouping.group_by, *(f.dimension for f in raw_filters)] if not name.startswith(DIM_PREFIX)]
+        reads = None if plan_reads is None else plan_reads | query_reads(query_names, grouping.metric)
+        derived = None
+        if reads is not None and grouping.query is not None and grouping.query.time_basis == "charge" and grouping.scope == ["true"]:
+            derived = self._derived(grouping, grouping.query, params, applied, query_names, dim_filters, raw_filters)
+        return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None, reads, derived)
+
+    def _derived(
+        self,
+        grouping: Grouping,
+        query: CostQuery,
+        params: Params,
+        applied: list[str],
+        query_names: list[str],
+        dim_filters: list[Filter],
+        raw_filters: list[Filter],
+    ) -> DerivedRows:
+        """The query answered from every row of the table labelled by every dimension and split by the `applied`
+        dimensions' splits, by UTC day: rows that depend on the plan, the table version and the columns the query
+        reads, not on its range, groups or filter values. Weights come out the same as in `grouped`, which reads
+        whole split periods too (and charge-basis ranges start and end at midnight UTC)."""
+        needs = self.needs(self.order, applied) | _name_needs(query_names)
+        labels, own = Labels("", TagAccess(needs)), Params()
+        splits = [split for name in applied for split in self.dimension(name).splits]
+        window = Window(DAY, day=any(s.granularity == "day" for s in splits), month=any(s.granularity == "month" for s in splits))
+        ctes = [
+            f"agg AS ({aggregate(grouping.metric, [], window, needs, labels.tags.agg_items(own))})",
+            f"lab AS MATERIALIZED ({self.labelled('agg', self.order, labels, own, applied)})",
+        ]
+        relation, stages = "lab", []
+        for name in applied:
+            stages.append(SplitSql(self, name, labels, own, "lab", relation, []))
+            ctes += stages[-1].ctes
+            relation = stages[-1].output
+        resolve = self.resolver(labels)
+        shown = [f"period >= {params.bind(query.start)}", f"period < {params.bind(query.end)}", *(filter_condition(f, params, resolve) for f in raw_filters)]
+        where = [*shown, *(filter_condition(f, params, resolve) for f in dim_filters)]
+        period = "CAST(NULL AS DATE)" if query.granularity == "none" else f"CAST(date_trunc('{query.granularity}', period) AS DATE)"
+        groups = [f"{resolve(name, params)} AS g{j}" for j, name in enumerate(grouping.group_by)]
+        base = f"SELECT {period} AS period, {', '.join([*groups, ''])}currency, sum(cost) AS cost FROM allocated WHERE {' AND '.join(where)} GROUP BY ALL"
+        notes = [note for stage in stages for note in stage.notes("allocated", shown, params)]
+        return DerivedRows(ctes, relation, own.values, base, " UNION ALL ".join(notes) if notes else None)
 
 
 @dataclass

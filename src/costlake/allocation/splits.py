@@ -85,7 +85,7 @@ class SplitSql:
         self.ctes.append(f"{target} AS MATERIALIZED ({' UNION ALL '.join(targets)})")
         share = _SHARE.format(cost="r.cost", w="t.w")
         spread_rows = (
-            f"SELECT r.*, t.value AS t_value, CASE WHEN t.value IS NULL THEN r.cost ELSE {share} END AS share "
+            f"SELECT r.*, t.value AS t_value, t.fell AS t_fell, CASE WHEN t.value IS NULL THEN r.cost ELSE {share} END AS share "
             f"FROM (SELECT *, row_number() OVER () AS rid FROM {source} WHERE {split_no} IS NOT NULL) r "
             f"LEFT JOIN {target} t ON t.sn = r.{split_no} AND t.sp = {period('r.')} "
             f"AND t.currency = r.currency"
@@ -96,26 +96,30 @@ class SplitSql:
         )
         self.output = stem
         moved = f"CASE WHEN t_value IS NOT NULL THEN list_extract({params.bind([s.label(n) for n, s in enumerate(dimension.splits, start=1)])}, {split_no}) END"
+        # Each source row keeps how its targets were found (`fell`: 0 by weight, 1 evenly after all-zero weights, NULL:
+        # none), so the notes can be read from the split rows alone, including rows kept from an earlier query.
         self.ctes.append(
             f"{stem} AS (SELECT * FROM {source} WHERE {split_no} IS NULL UNION ALL BY NAME "
-            f"SELECT * EXCLUDE (rid, t_value, share) REPLACE (coalesce(t_value, {value}) AS {value}, {remainder} AS cost), "
-            f"{moved} AS {labels.moved(i)} FROM ({spread_rows}))"
+            f"SELECT * EXCLUDE (rid, t_value, t_fell, share) REPLACE (coalesce(t_value, {value}) AS {value}, {remainder} AS cost), "
+            f"{moved} AS {labels.moved(i)}, t_fell AS {labels.fell(i)} FROM ({spread_rows}))"
         )
-        self._described = (name, dimension, keys, target, params)
+        self._described = (name, dimension, split_no, labels.fell(i), period())
 
-    def notes(self) -> list[str]:
-        """SELECTs of the warnings (bound only when a caller reports them): splits that fell back to even, and
-        periods with nothing to spread over."""
-        name, dimension, keys, target, params = self._described
+    def notes(self, relation: str, shown: list[str], params: Params) -> list[str]:
+        """SELECTs of the warnings over the split rows in `relation` that a query shows (bound only when a caller
+        reports them): splits that fell back to even, and periods with nothing to spread over."""
+        name, dimension, split_no, fell, period = self._described
         if all(split.method == "fixed" for split in dimension.splits):
             return []  # fixed weights always have targets
         names = [f"dimension {name}, split {n} ({split.method}, per {split.granularity})" for n, split in enumerate(dimension.splits, start=1)]
         labels_list = params.bind(names)
+        facts = (
+            f"SELECT DISTINCT {split_no} AS sn, {period} AS sp, currency, {fell} AS fell FROM {relation} "
+            f"WHERE {' AND '.join([f'{split_no} IS NOT NULL', *shown])}"
+        )
         return [
             f"SELECT list_extract({labels_list}, sn) || ': no positive cost to weigh in ' || count(*) || ' period(s) and currency(ies), "
-            f"' || min(sp) || ' to ' || max(sp) || '; spread evenly instead' AS note "
-            f"FROM (SELECT DISTINCT sn, sp, currency FROM {target} WHERE fell = 1) GROUP BY sn",
+            f"' || min(sp) || ' to ' || max(sp) || '; spread evenly instead' AS note FROM ({facts}) WHERE fell = 1 GROUP BY sn",
             f"SELECT list_extract({labels_list}, sn) || ': no values to spread over in ' || count(*) || ' period(s) and currency(ies), "
-            f"' || min(sp) || ' to ' || max(sp) || '; that cost stays where the rules put it' AS note "
-            f"FROM {keys} k WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.sn = k.sn AND t.sp = k.sp AND t.currency = k.currency) GROUP BY sn",
+            f"' || min(sp) || ' to ' || max(sp) || '; that cost stays where the rules put it' AS note FROM ({facts}) WHERE fell IS NULL GROUP BY sn",
         ]

@@ -9,7 +9,7 @@ e.g. a proportional split whose weights were all zero and fell back to even).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from costlake.query.folds import Reads
 from costlake.query.model import CostQuery, Filter
@@ -31,11 +31,24 @@ class Grouping:
 
 
 @dataclass(frozen=True)
+class DerivedRows:
+    """Rows a plan derives from `costs` whatever the query asks (every row labelled and split, by UTC day), which
+    the engine may keep per table version; `base` and `notes` answer the query from them, named `allocated`."""
+
+    ctes: list[str]  # after `costs`
+    relation: str  # the CTE holding the rows
+    params: dict[str, Any]  # those the CTEs bind (base and notes bind the statement's own)
+    base: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
 class AllocatedSql:
     ctes: list[str]  # "name AS (...)" after `costs`, in order
     base: str  # SELECT period, g0, ..., currency, cost: one row per period, group and currency
     notes: str | None = None  # SELECT note: one text per warning, or None when nothing can warn
     reads: Reads | None = None  # what the CTEs read of `costs`, when a fold can answer them (query/folds.py)
+    derived: DerivedRows | None = None  # the same answer from rows the engine may keep
 
 
 class AllocationPlan(Protocol):

@@ -20,7 +20,7 @@ from costlake.query.cache import ResultCache, TenantGate, cached, freeze
 from costlake.query.folds import Folds, Reads
 from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
-from costlake.query.sql import Params, cost_query_sql, dimension_expression, query_reads, range_conditions
+from costlake.query.sql import Alternative, Params, cost_query_sql, dimension_expression, query_reads, range_conditions
 from costlake.settings import Settings
 from costlake.store import Lake
 
@@ -94,10 +94,12 @@ class CostReader:
         ctes: list[str] | None = None,
         *,
         reads: Reads | None = None,
+        alternative: Alternative | None = None,
         arrow: bool = False,
     ) -> Any:
         """Run a query over the scope's table, or answer it from the cache for the table's current version. A
-        statement that declares what it `reads` may read a fold of the rows instead (folds.py)."""
+        statement that declares what it `reads` may read a fold of the rows instead (folds.py), and one with an
+        `alternative` may answer from the rows it derives, kept from that fold."""
         version, files = self._current(scope.tenant_id)
         if not files:
             return None if arrow else []
@@ -105,7 +107,13 @@ class CostReader:
 
         def compute() -> Any:
             fold = self.folds.table_for(scope.tenant_id, version, files, reads) if reads is not None and version is not None else None
-            text = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold or _SCAN})', *(ctes or [])])} {sql}"
+            derived = None
+            if fold and alternative is not None and version is not None:
+                derived = self.folds.derived_for(scope.tenant_id, version, fold, alternative.rows.ctes, alternative.rows.relation, alternative.rows.params)
+            if derived:
+                text = f"WITH allocated AS (SELECT * FROM {derived}) {alternative.sql}"  # type: ignore[union-attr]
+            else:
+                text = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold or _SCAN})', *(ctes or [])])} {sql}"
             # Only the parameters the text uses: DuckDB refuses others (e.g. those of split notes a caller leaves out).
             used = set(_PARAMETER.findall(text))
             values = {name: value for name, value in {**params.values, "files": files}.items() if name in used}
@@ -153,7 +161,9 @@ class CostReader:
         started = time.perf_counter()
         params = Params()
         statement = cost_query_sql(query, scope.conditions(params), params, plan or self.plan_for(query, scope))
-        rows = self._run(scope, statement.sql + " ORDER BY period NULLS FIRST, other, currency, cost DESC", params, statement.ctes, reads=statement.reads)
+        order = " ORDER BY period NULLS FIRST, other, currency, cost DESC"
+        alternative = statement.alternative and Alternative(statement.alternative.rows, statement.alternative.sql + order)
+        rows = self._run(scope, statement.sql + order, params, statement.ctes, reads=statement.reads, alternative=alternative)
         width = len(query.group_by)
         result = [
             CostRow(
@@ -174,7 +184,7 @@ class CostReader:
         callers that process many rows (alert evaluations), without a Python object per row."""
         params = Params()
         statement = cost_query_sql(query, scope.conditions(params), params, self.plan_for(query, scope))
-        return self._run(scope, statement.sql, params, statement.ctes, reads=statement.reads, arrow=True)
+        return self._run(scope, statement.sql, params, statement.ctes, reads=statement.reads, alternative=statement.alternative, arrow=True)
 
     def dimension_values(
         self,

@@ -21,12 +21,14 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+
+from costlake.query.cache import freeze
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +82,10 @@ def fold_sql(reads: Reads, scan: str) -> tuple[str, dict[str, Any]]:
 class _Fold:
     tenant_id: str
     version: int
-    reads: Reads
+    reads: Reads | None  # None: rows derived from a fold (`derived`)
     table: str
     rows: int
+    derived: Hashable = None
 
 
 class Folds:
@@ -91,7 +94,7 @@ class Folds:
     def __init__(self, connection: duckdb.DuckDBPyConnection, scan: str, budget_rows: int) -> None:
         self._connection, self._scan, self._budget = connection, scan, budget_rows
         self._held: list[_Fold] = []  # least recently used first
-        self._building: dict[tuple[str, int, Reads], Future[None]] = {}
+        self._building: dict[tuple[str, int, Hashable], Future[None]] = {}
         self._not_worth: set[tuple[str, Reads]] = set()
         self._names = itertools.count(1)
         self._lock = threading.RLock()  # a build that is already done calls back at once, under the lock
@@ -104,14 +107,17 @@ class Folds:
         with self._lock:
             stale = [fold for fold in self._held if fold.tenant_id == tenant_id and fold.version < version]
             self._held = [fold for fold in self._held if fold not in stale]
-            covering = [fold for fold in self._held if fold.tenant_id == tenant_id and fold.version == version and fold.reads.covers(reads)]
+            covering = [
+                fold for fold in self._held if fold.tenant_id == tenant_id and fold.version == version and fold.reads and fold.reads.covers(reads)
+            ]
             if covering:
                 best = min(covering, key=lambda fold: fold.rows)
                 self._held.remove(best)
                 self._held.append(best)
             elif not self._pending_or_refused(tenant_id, version, reads):
                 key = (tenant_id, version, reads)
-                future = self._building[key] = self._builder.submit(self._build, tenant_id, version, list(files), reads)
+                sql, params = fold_sql(reads, self._scan)
+                future = self._building[key] = self._builder.submit(self._build, tenant_id, version, reads, sql, {**params, "files": list(files)})
                 future.add_done_callback(lambda _: self._finished(key))
         self._drop(stale)
         return best.table if covering else None
@@ -119,29 +125,45 @@ class Folds:
     def _pending_or_refused(self, tenant_id: str, version: int, reads: Reads) -> bool:
         if any(reads.covers(refused) for t, refused in self._not_worth if t == tenant_id):  # as fine-grained or more
             return True
-        return any(t == tenant_id and v == version and building.covers(reads) for t, v, building in self._building)
+        return any(t == tenant_id and v == version and isinstance(what, Reads) and what.covers(reads) for t, v, what in self._building)
 
-    def _finished(self, key: tuple[str, int, Reads]) -> None:
+    def derived_for(self, tenant_id: str, version: int, fold: str, ctes: list[str], relation: str, params: dict[str, Any]) -> str | None:
+        """A table of the rows `ctes` derive from a fold (`costs`) of this table version, or None; then it is built
+        from `fold` for next time. For rows that cost far more to derive than to read (allocation plans)."""
+        derived: Hashable = (tuple(ctes), relation, freeze(params))
+        with self._lock:
+            held = next((f for f in self._held if (f.tenant_id, f.version, f.derived) == (tenant_id, version, derived)), None)
+            if held is not None:
+                self._held.remove(held)
+                self._held.append(held)
+                return held.table
+            key = (tenant_id, version, derived)
+            if key not in self._building:
+                sql = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold})', *ctes])} SELECT * FROM {relation}"
+                future = self._building[key] = self._builder.submit(self._build, tenant_id, version, None, sql, params, derived)
+                future.add_done_callback(lambda _: self._finished(key))
+        return None
+
+    def _finished(self, key: tuple[str, int, Hashable]) -> None:
         with self._lock:
             self._building.pop(key, None)
 
-    def _build(self, tenant_id: str, version: int, files: list[str], reads: Reads) -> None:
+    def _build(self, tenant_id: str, version: int, reads: Reads | None, sql: str, params: dict[str, Any], derived: Hashable = None) -> None:
         table = f"fold_{next(self._names)}"
-        sql, params = fold_sql(reads, self._scan)
         cursor = self._connection.cursor()
         try:
-            cursor.execute(f"CREATE TABLE {table} AS {sql}", {**params, "files": files})
+            cursor.execute(f"CREATE TABLE {table} AS {sql}", params)
             rows = self._count(cursor, f"SELECT count(*) FROM {table}")
-            total = self._count(cursor, f"SELECT count(*) FROM {self._scan}", {"files": files})
-        except duckdb.Error as error:  # e.g. the files were vacuumed meanwhile: questions read the rows
+            total = self._count(cursor, f"SELECT count(*) FROM {self._scan}", {"files": params["files"]}) if reads else rows
+        except duckdb.Error as error:  # e.g. files vacuumed or a fold dropped meanwhile: questions read the rows
             log.warning("could not fold tenant %s version %s: %s", tenant_id, version, error)
             self._drop_tables(cursor, [table])
             return
         finally:
             cursor.close()
-        fold = _Fold(tenant_id, version, reads, table, rows)
+        fold = _Fold(tenant_id, version, reads, table, rows, derived)
         with self._lock:
-            if rows > total * USEFUL_SHARE or rows > self._budget:
+            if reads is not None and (rows > total * USEFUL_SHARE or rows > self._budget):
                 self._not_worth.add((tenant_id, reads))
                 evicted = [fold]
             else:
@@ -171,8 +193,8 @@ class Folds:
         for table in tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def held(self, tenant_id: str) -> list[tuple[int, Reads, int]]:
-        """(table version, reads, rows) of the tenant's folds."""
+    def held(self, tenant_id: str) -> list[tuple[int, Reads | None, int]]:
+        """(table version, reads, rows) of the tenant's folds (reads None: rows derived from one)."""
         with self._lock:
             return [(fold.version, fold.reads, fold.rows) for fold in self._held if fold.tenant_id == tenant_id]
 

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from costlake.months import add_months, month_of
-from costlake.query.allocated import AllocationPlan, Grouping
+from costlake.query.allocated import AllocationPlan, DerivedRows, Grouping
 from costlake.query.folds import Reads
 from costlake.query.model import DIMENSIONS, TAG_PREFIX, CostQuery, Filter, start_of_day
 
@@ -27,12 +27,21 @@ class Params:
 
 
 @dataclass
+class Alternative:
+    """The same answer from rows the engine may keep (an allocation plan's DerivedRows), named `allocated`."""
+
+    rows: DerivedRows
+    sql: str
+
+
+@dataclass
 class Statement:
     """A SELECT and the common table expressions it needs after `costs` (the engine puts them first)."""
 
     sql: str
     ctes: list[str] = field(default_factory=list)
     reads: Reads | None = None  # what it reads of `costs`, when a fold can answer it (folds.py)
+    alternative: Alternative | None = None
 
 
 def query_reads(dimensions: list[str], metric: str) -> Reads:
@@ -101,28 +110,29 @@ def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params
 
     A query that names dim:<name> gets its grouped rows from the allocation plan; its notes (warnings) come back
     as extra rows whose last column, `note`, is set."""
-    names = [f"g{i}" for i in range(len(query.group_by))]
-    notes = None
-    ctes: list[str] = []
     if plan is not None and query.allocation_dimensions():
         allocated = plan.grouped(Grouping(query.metric, query, scope_conditions, query.group_by, query.filters), params)
-        base, ctes, notes, reads = allocated.base, allocated.ctes, allocated.notes, allocated.reads
-    else:
-        reads = query_reads([*query.group_by, *(f.dimension for f in query.filters)], query.metric)
-        groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
-        where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
-        base = (
-            f"SELECT {period_expression(query)} AS period, {', '.join([*groups, ''])}"
-            f"BillingCurrency AS currency, coalesce(sum({query.metric}), 0) AS cost "
-            f"FROM costs WHERE {' AND '.join(where)} GROUP BY ALL"
-        )
+        derived = allocated.derived
+        alternative = None if derived is None else Alternative(derived, _finished(query, derived.base, derived.notes, params))
+        return Statement(_finished(query, allocated.base, allocated.notes, params), allocated.ctes, allocated.reads, alternative)
+    groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
+    where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
+    base = (
+        f"SELECT {period_expression(query)} AS period, {', '.join([*groups, ''])}"
+        f"BillingCurrency AS currency, coalesce(sum({query.metric}), 0) AS cost "
+        f"FROM costs WHERE {' AND '.join(where)} GROUP BY ALL"
+    )
+    reads = query_reads([*query.group_by, *(f.dimension for f in query.filters)], query.metric)
+    return Statement(_finished(query, base, None, params), reads=reads)
+
+
+def _finished(query: CostQuery, base: str, notes: str | None, params: Params) -> str:
+    names = [f"g{i}" for i in range(len(query.group_by))]
     sql = _top(query, base, names, params)
     if notes is None:
-        return Statement(f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql})", ctes, reads)
+        return f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql})"
     blanks = ", ".join(["NULL"] * (len(names) + 1))
-    return Statement(
-        f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql}) UNION ALL SELECT {blanks}, NULL, NULL, NULL, note FROM ({notes})", ctes, reads
-    )
+    return f"SELECT *, CAST(NULL AS VARCHAR) AS note FROM ({sql}) UNION ALL SELECT {blanks}, NULL, NULL, NULL, note FROM ({notes})"
 
 
 def _top(query: CostQuery, base: str, names: list[str], params: Params) -> str:
