@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from costlake.api.session import CONSOLE_HEADER, SESSION_COOKIE
 from costlake.catalog.models import Tenant
-from costlake.catalog.tenants import authenticate, find_tenant
+from costlake.catalog.tenants import authenticate, find_tenant, recent_tenant, recent_token
 from costlake.errors import Forbidden, NotFound
 from costlake.services import Services
 
@@ -56,11 +57,12 @@ def _presented_token(request: Request, credentials: HTTPAuthorizationCredentials
     return session
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """async: a token seen a moment ago costs no catalog read (and no thread hop); others are read in a thread."""
     unauthorized = HTTPException(
         status_code=401,
         detail="missing or invalid API token; send `Authorization: Bearer <token>` with a token from `costlake token create`",
@@ -69,7 +71,7 @@ def get_principal(
     secret = _presented_token(request, credentials)
     if secret is None:
         raise unauthorized
-    token = authenticate(services.catalog, secret)
+    token = recent_token(secret) or await run_in_threadpool(authenticate, services.catalog, secret)
     if token is None:
         raise unauthorized
     return Principal(tenant_id=token.tenant_id, role=token.role, token_id=token.id)
@@ -78,9 +80,9 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_tenant(tenant_id: str, principal: PrincipalDep, services: ServicesDep) -> Tenant:
-    """The path's tenant (by id or name), if the caller may see it."""
-    tenant = find_tenant(services.catalog, tenant_id)
+async def get_tenant(tenant_id: str, principal: PrincipalDep, services: ServicesDep) -> Tenant:
+    """The path's tenant (by id or name), if the caller may see it (async, as get_principal)."""
+    tenant = recent_tenant(tenant_id) or await run_in_threadpool(find_tenant, services.catalog, tenant_id)
     if tenant is None or not (principal.operator or tenant.id == principal.tenant_id):
         raise NotFound(f"no tenant {tenant_id!r}")
     return tenant

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from costlake.catalog.database import Catalog
 from costlake.catalog.models import BillingSource, utcnow
+from costlake.catalog.recent import forget, recalled, remember
 from costlake.errors import Conflict, CostlakeError, InvalidInput, NotFound
 
 
@@ -21,10 +22,17 @@ def list_sources(catalog: Catalog, tenant_id: str) -> list[BillingSource]:
 
 
 def source_names(catalog: Catalog, tenant_id: str) -> dict[str, str]:
-    """Id -> name of the tenant's sources, for answers that show names (only those two columns: asked per query)."""
+    """Id -> name of the tenant's sources, for answers that show names (asked per query: kept a few seconds)."""
     with catalog.session() as session:
         rows = session.execute(select(BillingSource.id, BillingSource.name).where(BillingSource.tenant_id == tenant_id)).tuples()
-        return dict(rows.all())
+        names = dict(rows.all())
+    remember(("source names", tenant_id), names)
+    return names
+
+
+def recent_source_names(tenant_id: str) -> dict[str, str] | None:
+    """What source_names answered a moment ago (no catalog read)."""
+    return recalled(("source names", tenant_id))
 
 
 def get_source(catalog: Catalog, tenant_id: str, source_id: str) -> BillingSource:
@@ -72,6 +80,7 @@ def insert_source(catalog: Catalog, source: BillingSource) -> BillingSource:
             session.add(source)
     except IntegrityError as error:
         raise _cause(error, source.name) from None
+    forget()
     return source
 
 
@@ -85,6 +94,7 @@ def update_source(catalog: Catalog, tenant_id: str, source_id: str, changes: dic
             source.updated_at = utcnow()
     except IntegrityError as error:
         raise _cause(error, changes.get("name", "")) from None
+    forget()
     return source
 
 
@@ -92,3 +102,4 @@ def delete_source(catalog: Catalog, tenant_id: str, source_id: str) -> None:
     get_source(catalog, tenant_id, source_id)
     with catalog.session() as session:
         session.delete(session.get_one(BillingSource, source_id))
+    forget()

@@ -1,4 +1,7 @@
-"""Tenants and their API tokens. Tokens are shown once and stored only as a SHA-256 hash."""
+"""Tenants and their API tokens. Tokens are shown once and stored only as a SHA-256 hash.
+
+A token that authenticated and a tenant found by id are kept a few seconds (catalog/recent.py).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +15,23 @@ from sqlalchemy.exc import IntegrityError
 
 from costlake.catalog.database import Catalog
 from costlake.catalog.models import ApiToken, Tenant, utcnow
+from costlake.catalog.recent import forget, recalled, remember
 from costlake.errors import Conflict, InvalidInput, NotFound
 from costlake.storage import UnsupportedUriError, parse_uri
 
 ROLES = ("admin", "member")
 _TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 TOKEN_PREFIX = "clk_"
+
+
+def recent_token(secret: str) -> ApiToken | None:
+    """The token of `secret` if it authenticated a moment ago (no catalog read)."""
+    return recalled(("token", hash_token(secret)))
+
+
+def recent_tenant(ref: str) -> Tenant | None:
+    """The tenant with id `ref` if it was found a moment ago (no catalog read)."""
+    return recalled(("tenant", ref))
 
 
 def _looks_like_uuid(value: str) -> bool:
@@ -57,7 +71,10 @@ def list_tenants(catalog: Catalog) -> list[Tenant]:
 def find_tenant(catalog: Catalog, ref: str) -> Tenant | None:
     """A tenant by id or by name: both are accepted everywhere a tenant is named."""
     with catalog.session() as session:
-        return session.scalars(select(Tenant).where(or_(Tenant.id == ref, Tenant.name == ref))).first()
+        tenant = session.scalars(select(Tenant).where(or_(Tenant.id == ref, Tenant.name == ref))).first()
+    if tenant is not None and tenant.id == ref:  # by id only: a name can be taken by another tenant later
+        remember(("tenant", ref), tenant)
+    return tenant
 
 
 def resolve_tenant(catalog: Catalog, ref: str) -> Tenant:
@@ -87,7 +104,8 @@ def set_allowed_uri_prefixes(catalog: Catalog, ref: str, prefixes: list[str]) ->
     with catalog.session() as session:
         stored = session.get_one(Tenant, tenant.id)
         stored.allowed_uri_prefixes = sorted(set(prefixes))
-        return stored
+    forget()
+    return stored
 
 
 def create_token(catalog: Catalog, tenant_ref: str, role: str, name: str | None = None) -> tuple[ApiToken, str]:
@@ -116,12 +134,15 @@ def revoke_token(catalog: Catalog, token_id: str) -> ApiToken:
             raise NotFound(f"no token {token_id!r}; `costlake token list --tenant T` shows token ids")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
-        return token
+    forget()
+    return token
 
 
 def authenticate(catalog: Catalog, secret: str) -> ApiToken | None:
+    digest = hash_token(secret)
     with catalog.session() as session:
-        token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
+        token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if token is None or token.revoked_at is not None:
         return None
+    remember(("token", digest), token)
     return token

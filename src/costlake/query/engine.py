@@ -30,6 +30,13 @@ _SCAN = "read_parquet($files, hive_partitioning = true, hive_types = {'x_SourceI
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    table: DeltaTable
+    version: int
+    files: list[str]
+
+
 @dataclass
 class CostRow:
     period: str | None
@@ -57,7 +64,7 @@ class CostReader:
         self._lake = lake
         self._connection = connect(settings, [settings.lake_root])
         self._connection.execute("SET parquet_metadata_cache = true")
-        self._tables: dict[str, DeltaTable] = {}
+        self._tables: dict[str, _Snapshot] = {}
         self._coverage: dict[Scope, tuple[int, list[tuple[str, float]]]] = {}
         self._lock = threading.Lock()
         self._cache = ResultCache(settings.query_cache_entries)
@@ -66,25 +73,27 @@ class CostReader:
 
     def version(self, tenant_id: str) -> int | None:
         with self._lock:
-            table = self._tables.get(tenant_id)
-            return None if table is None else table.version()
+            held = self._tables.get(tenant_id)
+            return None if held is None else held.version
 
     def files(self, tenant_id: str) -> list[str]:
         """The table's current files; the log is re-read incrementally, so a new sync shows at once."""
         return self._current(tenant_id)[1]
 
     def _current(self, tenant_id: str) -> tuple[int | None, list[str]]:
-        """The table's current version and files, read together."""
+        """The table's current version and files, read together. In a local lake, while the next commit's log
+        file does not exist, they are those already read (a repeated question costs one file check)."""
         with self._lock:
-            table = self._tables.get(tenant_id)
+            held = self._tables.get(tenant_id)
+            if held is not None and self._lake.has_commit(tenant_id, held.version + 1) is False:
+                return held.version, held.files
+            table = self._lake.open_table(tenant_id) if held is None else held.table
             if table is None:
-                table = self._lake.open_table(tenant_id)
-                if table is None:
-                    return None, []
-                self._tables[tenant_id] = table
-            else:
+                return None, []
+            if held is not None:
                 table.update_incremental()
-            return table.version(), table.file_uris()
+            self._tables[tenant_id] = _Snapshot(table, table.version(), table.file_uris())
+            return table.version(), self._tables[tenant_id].files
 
     def _run(
         self,
@@ -139,6 +148,21 @@ class CostReader:
         if version is not None:
             self._cache.put(scope.tenant_id, version, full_key, value)
         return value
+
+    def recall(self, scope: Scope, key: Hashable) -> Any | None:
+        """What `kept` holds under `key` for the table's current version, without waiting, for callers on an event
+        loop: None when nothing is kept, or when the current version is not known at once (an object-store lake,
+        whose log must be read, or another thread reading this one's)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            held = self._tables.get(scope.tenant_id)
+            if held is None or self._lake.has_commit(scope.tenant_id, held.version + 1) is not False:
+                return None
+            version = held.version
+        finally:
+            self._lock.release()
+        return self._cache.get(scope.tenant_id, version, ("kept", scope, key))
 
     def select(
         self, scope: Scope, sql: str, params: Params, ctes: list[str] | None = None, reads: Reads | None = None

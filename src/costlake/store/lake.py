@@ -8,6 +8,7 @@ the sync fails the files are deleted; vacuum removes any a dead worker left behi
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,7 @@ from deltalake.transaction import AddAction, RemoveAction
 
 from costlake import schema
 from costlake.settings import Settings
-from costlake.storage import StorageError, delta_storage_options, join_uri, list_files, open_output, remove_tree
+from costlake.storage import StorageError, delta_storage_options, join_uri, list_files, open_output, parse_uri, remove_tree
 
 ROWS_PER_FILE = 2_000_000
 ROW_GROUP_ROWS = 256 * 1024
@@ -114,6 +115,14 @@ class Lake:
             return DeltaTable(self.table_uri(tenant_id), storage_options=self._options())
         except TableNotFoundError:
             return None
+
+    def has_commit(self, tenant_id: str, version: int) -> bool | None:
+        """Whether commit `version` of the tenant's table exists, from one file check in a local lake (every commit
+        writes its numbered log file); None in an object store, where the table's log must be asked."""
+        location = parse_uri(self.table_uri(tenant_id))
+        if location.scheme != "file":
+            return None
+        return os.path.exists(os.path.join(location.path, "_delta_log", f"{version:020d}.json"))
 
     def ensure_table(self, tenant_id: str) -> DeltaTable:
         """Create the tenant's table on first use; callers hold the tenant's commit lock."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from costlake.api.auth import ServicesDep, TenantDep
 from costlake.api.responses import BUSY, CHANGE, TENANT
@@ -61,17 +63,31 @@ def _with_source_ids(filters: list[Filter], names: dict[str, str]) -> list[Filte
 
 
 @router.post("/costs/query", response_model=CostQueryResult, response_model_exclude_unset=True, responses=CHANGE)
-def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> Response:
+async def query_costs(query: CostQuery, tenant: TenantDep, scope: ScopeDep, services: ServicesDep) -> Response:
     """Repeated questions (dashboards, digests, the explorer's back button) are answered from the finished JSON,
-    kept until the table's next version: the rows' formatting and validation cost more than the kept rows."""
+    kept until the table's next version: the rows' formatting and validation cost more than the kept rows. async:
+    a repeated plain question is answered on the event loop, without a thread hop; the rest runs in a thread."""
+    names = source_rows.recent_source_names(tenant.id)
+    if names is not None and query.unit_metric is None and not query.allocation_dimensions() and query.allocation_version is None:
+        body = services.reader.recall(scope, _answer_key(query, names, None))
+        if body is not None:
+            return Response(body, media_type="application/json")
+    return await run_in_threadpool(_query_costs, query, tenant, scope, services)
+
+
+def _query_costs(query: CostQuery, tenant: Tenant, scope: Scope, services: Any) -> Response:
     names = source_rows.source_names(services.catalog, tenant.id)
     plan = _plan(query, scope, services)
     if query.unit_metric is not None:  # metric values change without a new table version
         body = _json(cost_answer(query, tenant, scope, services, names, plan))
     else:
-        key = (query.model_dump_json(), tuple(sorted(names.items())), plan.version if plan else None)
+        key = _answer_key(query, names, plan)
         body = services.reader.kept(scope, key, lambda: _json(cost_answer(query, tenant, scope, services, names, plan)))
     return Response(body, media_type="application/json")
+
+
+def _answer_key(query: CostQuery, names: dict[str, str], plan: AllocationPlan | None) -> tuple[Any, ...]:
+    return (query.model_dump_json(), tuple(sorted(names.items())), plan.version if plan else None)
 
 
 def _json(answer: dict[str, Any]) -> bytes:
@@ -120,7 +136,7 @@ def dimensions(scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/costs/dimension-values", response_model=DimensionValuesOut)
-def dimension_values(
+async def dimension_values(
     tenant: TenantDep,
     scope: ScopeDep,
     services: ServicesDep,
@@ -132,7 +148,9 @@ def dimension_values(
     end: Annotated[date | None, Query(description="With start: up to this day, exclusive")] = None,
     time_basis: Annotated[Literal["charge", "billing"], Query(description="As the cost query's time_basis")] = "charge",
     allocation_version: Annotated[int | None, Query(ge=1, description="For dim:<name>: the rules version (default: published)")] = None,
-) -> dict[str, Any]:
+) -> Response:
+    """Filter pickers ask the same pages again and again: kept like costs/query answers (and answered on the event
+    loop when kept, for values that need neither allocation rules nor source names)."""
     try:
         check_dimension(dimension)
     except ValueError as error:
@@ -142,17 +160,40 @@ def dimension_values(
     if start is not None and end is not None and end <= start:
         raise InvalidInput("end", "end must be after start (end is exclusive)")
     period = (start, end, time_basis) if start is not None and end is not None else None
-    plan = services.allocation.for_query(scope, allocation_names([dimension]), allocation_version, field="dimension")
-    offset = int(cursor or 0)
-    values = services.reader.dimension_values(
-        scope, dimension, search=search, limit=limit + 1, offset=offset, period=period, plan=plan
-    )
-    names = source_rows.source_names(services.catalog, tenant.id) if dimension == "source" else {}
-    page = [
-        {"value": str(names.get(value, value)), "costs": {c: money_text(v) for c, v in costs.items()}}
-        for value, costs in values[:limit]
-    ]
-    return {"values": page, "next_cursor": str(offset + limit) if len(values) > limit else None}
+    page = ValuesPage(dimension, search, limit, int(cursor or 0), period)
+    if dimension != "source" and not allocation_names([dimension]) and allocation_version is None:
+        body = services.reader.recall(scope, (page, None, ()))
+        if body is not None:
+            return Response(body, media_type="application/json")
+    return await run_in_threadpool(_dimension_values, tenant, scope, services, page, allocation_version)
+
+
+@dataclass(frozen=True)
+class ValuesPage:
+    dimension: str
+    search: str | None
+    limit: int
+    offset: int
+    period: tuple[date, date, str] | None
+
+
+def _dimension_values(tenant: Tenant, scope: Scope, services: Any, page: ValuesPage, allocation_version: int | None) -> Response:
+    plan = services.allocation.for_query(scope, allocation_names([page.dimension]), allocation_version, field="dimension")
+    names = source_rows.source_names(services.catalog, tenant.id) if page.dimension == "source" else {}
+
+    def answer() -> bytes:
+        values = services.reader.dimension_values(
+            scope, page.dimension, search=page.search, limit=page.limit + 1, offset=page.offset, period=page.period, plan=plan
+        )
+        shown = [
+            {"value": str(names.get(value, value)), "costs": {c: money_text(v) for c, v in costs.items()}}
+            for value, costs in values[: page.limit]
+        ]
+        more = str(page.offset + page.limit) if len(values) > page.limit else None
+        return DimensionValuesOut.model_validate({"values": shown, "next_cursor": more}).model_dump_json().encode()
+
+    key = (page, plan.version if plan else None, tuple(sorted(names.items())))
+    return Response(services.reader.kept(scope, key, answer), media_type="application/json")
 
 
 @router.get("/data-health", response_model=DataHealthOut)
