@@ -339,14 +339,13 @@ class CompiledRules:
         reads = None if plan_reads is None else plan_reads | query_reads(query_names, grouping.metric)
         derived = None
         if reads is not None and grouping.query is not None and grouping.query.time_basis == "charge" and grouping.scope == ["true"]:
-            derived = self._derived(grouping, grouping.query, params, applied, query_names, dim_filters, raw_filters)
+            derived = self._derived(grouping, grouping.query, applied, query_names, dim_filters, raw_filters)
         return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None, reads, derived)
 
     def _derived(
         self,
         grouping: Grouping,
         query: CostQuery,
-        params: Params,
         applied: list[str],
         query_names: list[str],
         dim_filters: list[Filter],
@@ -357,7 +356,7 @@ class CompiledRules:
         reads, not on its range, groups or filter values. Weights come out the same as in `grouped`, which reads
         whole split periods too (and charge-basis ranges start and end at midnight UTC)."""
         needs = self.needs(self.order, applied) | _name_needs(query_names)
-        labels, own = Labels("", TagAccess(needs)), Params()
+        labels, own, params = Labels("", TagAccess(needs)), Params(), Params()
         splits = [split for name in applied for split in self.dimension(name).splits]
         window = Window(DAY, day=any(s.granularity == "day" for s in splits), month=any(s.granularity == "month" for s in splits))
         ctes = [
@@ -376,7 +375,7 @@ class CompiledRules:
         groups = [f"{resolve(name, params)} AS g{j}" for j, name in enumerate(grouping.group_by)]
         base = f"SELECT {period} AS period, {', '.join([*groups, ''])}currency, sum(cost) AS cost FROM allocated WHERE {' AND '.join(where)} GROUP BY ALL"
         notes = [note for stage in stages for note in stage.notes("allocated", shown, params)]
-        return DerivedRows(ctes, relation, own.values, base, " UNION ALL ".join(notes) if notes else None)
+        return DerivedRows(ctes, relation, own.values, base, " UNION ALL ".join(notes) if notes else None, params)
 
 
 @dataclass

@@ -37,9 +37,10 @@ class DerivedRows:
 
     ctes: list[str]  # after `costs`
     relation: str  # the CTE holding the rows
-    params: dict[str, Any]  # those the CTEs bind (base and notes bind the statement's own)
+    params: dict[str, Any]  # those the CTEs bind
     base: str
     notes: str | None
+    answer_params: Params  # those `base` and `notes` bind (apart from the statement's: either runs alone)
 
 
 @dataclass(frozen=True)

@@ -119,13 +119,14 @@ class CostReader:
             derived = None
             if fold and alternative is not None and version is not None:
                 derived = self.folds.derived_for(scope.tenant_id, version, fold, alternative.rows.ctes, alternative.rows.relation, alternative.rows.params)
-            if derived:
-                text = f"WITH allocated AS (SELECT * FROM {derived}) {alternative.sql}"  # type: ignore[union-attr]
+            if derived and alternative is not None:
+                text, given = f"WITH allocated AS (SELECT * FROM {derived}) {alternative.sql}", alternative.params.values
             else:
                 text = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold or _SCAN})', *(ctes or [])])} {sql}"
+                given = {**params.values, "files": files}
             # Only the parameters the text uses: DuckDB refuses others (e.g. those of split notes a caller leaves out).
             used = set(_PARAMETER.findall(text))
-            values = {name: value for name, value in {**params.values, "files": files}.items() if name in used}
+            values = {name: value for name, value in given.items() if name in used}
             cursor = self._connection.cursor()
             try:
                 if arrow:
@@ -186,7 +187,7 @@ class CostReader:
         params = Params()
         statement = cost_query_sql(query, scope.conditions(params), params, plan or self.plan_for(query, scope))
         order = " ORDER BY period NULLS FIRST, other, currency, cost DESC"
-        alternative = statement.alternative and Alternative(statement.alternative.rows, statement.alternative.sql + order)
+        alternative = statement.alternative and Alternative(statement.alternative.rows, statement.alternative.sql + order, statement.alternative.params)
         rows = self._run(scope, statement.sql + order, params, statement.ctes, reads=statement.reads, alternative=alternative)
         width = len(query.group_by)
         result = [

@@ -18,11 +18,13 @@ go first).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+import queue
 import threading
-from collections.abc import Hashable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +100,8 @@ class Folds:
         self._not_worth: set[tuple[str, Reads]] = set()
         self._names = itertools.count(1)
         self._lock = threading.RLock()  # a build that is already done calls back at once, under the lock
-        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="costlake-fold")
+        self._queue: queue.SimpleQueue[tuple[Future[None], Callable[[], None]]] = queue.SimpleQueue()
+        self._builder: threading.Thread | None = None
 
     def table_for(self, tenant_id: str, version: int, files: list[str], reads: Reads) -> str | None:
         """A fold of this table version covering `reads`, or None; then one is built for next time."""
@@ -117,10 +120,31 @@ class Folds:
             elif not self._pending_or_refused(tenant_id, version, reads):
                 key = (tenant_id, version, reads)
                 sql, params = fold_sql(reads, self._scan)
-                future = self._building[key] = self._builder.submit(self._build, tenant_id, version, reads, sql, {**params, "files": list(files)})
+                future = self._building[key] = self._submit(self._build, tenant_id, version, reads, sql, {**params, "files": list(files)})
                 future.add_done_callback(lambda _: self._finished(key))
         self._drop(stale)
         return best.table if covering else None
+
+    def _submit(self, build: Callable[..., None], *args: Any) -> Future[None]:
+        """Queue a build for the one builder thread: a daemon, so a process that ends (a CLI command) never waits
+        for a fold it will not use."""
+        future: Future[None] = Future()
+        self._queue.put((future, functools.partial(build, *args)))
+        if self._builder is None:
+            self._builder = threading.Thread(target=self._build_queued, name="costlake-fold", daemon=True)
+            self._builder.start()
+        return future
+
+    def _build_queued(self) -> None:
+        while True:
+            future, build = self._queue.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    build()
+                    future.set_result(None)
+                except Exception as error:  # a bug, not bad data (_build logs those): the questions read the rows
+                    log.exception("building a fold failed")
+                    future.set_exception(error)
 
     def _pending_or_refused(self, tenant_id: str, version: int, reads: Reads) -> bool:
         if any(reads.covers(refused) for t, refused in self._not_worth if t == tenant_id):  # as fine-grained or more
@@ -140,7 +164,7 @@ class Folds:
             key = (tenant_id, version, derived)
             if key not in self._building:
                 sql = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold})', *ctes])} SELECT * FROM {relation}"
-                future = self._building[key] = self._builder.submit(self._build, tenant_id, version, None, sql, params, derived)
+                future = self._building[key] = self._submit(self._build, tenant_id, version, None, sql, params, derived)
                 future.add_done_callback(lambda _: self._finished(key))
         return None
 

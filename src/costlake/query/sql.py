@@ -28,10 +28,12 @@ class Params:
 
 @dataclass
 class Alternative:
-    """The same answer from rows the engine may keep (an allocation plan's DerivedRows), named `allocated`."""
+    """The same answer from rows the engine may keep (an allocation plan's DerivedRows), named `allocated`; it
+    binds its own parameters."""
 
     rows: DerivedRows
     sql: str
+    params: Params
 
 
 @dataclass
@@ -113,7 +115,10 @@ def cost_query_sql(query: CostQuery, scope_conditions: list[str], params: Params
     if plan is not None and query.allocation_dimensions():
         allocated = plan.grouped(Grouping(query.metric, query, scope_conditions, query.group_by, query.filters), params)
         derived = allocated.derived
-        alternative = None if derived is None else Alternative(derived, _finished(query, derived.base, derived.notes, params))
+        alternative = None
+        if derived is not None:
+            own = derived.answer_params
+            alternative = Alternative(derived, _finished(query, derived.base, derived.notes, own), own)
         return Statement(_finished(query, allocated.base, allocated.notes, params), allocated.ctes, allocated.reads, alternative)
     groups = [f"{dimension_expression(d, params)} AS g{i}" for i, d in enumerate(query.group_by)]
     where = scope_conditions + time_range(query, params) + [filter_condition(f, params) for f in query.filters]
