@@ -176,6 +176,9 @@ def test_splits_conserve_money_per_currency_and_say_when_they_fall_back(client, 
         ([{"name": "a", "splits": [{"when": [{"dimension": "ServiceName", "values": ["x"]}], "method": "fixed"}]}], ["body", "dimensions", 0, "splits", 0]),
         ([{"name": "9lives"}], ["body", "dimensions", 0, "name"]),
         ([{"name": "a", "rules": [{"value": "x"}]}], ["body", "dimensions", 0, "rules", 0]),
+        # A weight past the decimal context's 28 digits (found by the fuzzer: it answered 500).
+        ([{"name": "a", "splits": [{"when": [{"dimension": "ServiceName", "values": ["x"]}], "method": "fixed", "weights": {"x": "1" + "0" * 22}}]}],
+         ["body", "dimensions", 0, "splits", 0, "weights"]),
     ],
 )
 def test_invalid_rules_are_422_naming_the_field(client, make_tenant, dimensions, loc) -> None:  # type: ignore[no-untyped-def]

@@ -182,7 +182,8 @@ class Split(BaseModel):
                 number = Decimal(weight)
             except InvalidOperation:
                 raise ValueError(f"weight of {value!r} is {weight!r}: use a decimal number such as \"60\" or \"12.5\"") from None
-            if not number.is_finite() or number <= 0 or number != number.quantize(Decimal(1) / WEIGHT_SCALE) or number > 10**12:
+            # The bound first: quantizing a number past the decimal context's 28 digits raises instead of answering.
+            if not number.is_finite() or number <= 0 or number > 10**12 or number != number.quantize(Decimal(1) / WEIGHT_SCALE):
                 raise ValueError(f"weight of {value!r} must be a positive number with at most 6 decimals, got {weight!r}")
         return weights
 

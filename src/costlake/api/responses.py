@@ -31,3 +31,17 @@ CONFLICT: Responses = {409: {"model": ConflictOut, "description": "A sync of thi
 CHANGE: Responses = {403: {"model": ErrorOut, "description": "A console session that changes data must send the console's header"}}
 # Cost queries: the tenant already has COSTLAKE_QUERY_CONCURRENCY queries running and none finished in time.
 BUSY: Responses = {503: {"model": ErrorOut, "description": "Too many of this tenant's queries are running; retry shortly"}}
+
+_WHY = {
+    400: "The request cannot be read (e.g. a body that is not the declared type)",
+    403: "The token's role may not do this",
+    404: "No such tenant (or not the caller's), or no such object in it",
+    409: "Conflicts with what is running or stored",
+    413: "The body is too large",
+    422: "Invalid input; `detail` names the field or line",
+}
+
+
+def answers(*codes: int, why: dict[int, str] | None = None) -> Responses:
+    """The statuses a route may answer besides its success; `why` words some of them for a router's objects."""
+    return {code: {"description": (why or {}).get(code, _WHY[code])} for code in codes}

@@ -12,6 +12,7 @@ from costlake.allocation.compile import CompiledRules
 from costlake.allocation.preview import preview
 from costlake.allocation.rules import RuleSet
 from costlake.api.auth import PrincipalDep, ServicesDep, TenantDep
+from costlake.api.responses import answers
 from costlake.api.routes.costs import ScopeDep
 from costlake.api.schemas_allocation import (
     DraftIn,
@@ -29,10 +30,9 @@ from costlake.query.model import CostQuery
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/allocation", tags=["allocation"])
 
-READ: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such tenant for this token"},
-}
-WRITE: dict[int | str, dict[str, Any]] = {**READ, 403: {"description": "The token has the member role: admins edit"}}
+WHY = {404: "No such tenant for this token", 403: "The token has the member role: admins edit"}
+READ = answers(404, why=WHY)
+WRITE = answers(403, 404, why=WHY)
 
 
 def editor(principal: PrincipalDep, tenant: TenantDep) -> str:
@@ -65,13 +65,13 @@ def get_draft(tenant: TenantDep, services: ServicesDep) -> dict[str, Any]:
     return draft_out(versions.get_draft(services.catalog, tenant.id))
 
 
-@router.put("/draft", response_model=DraftOut, responses={**WRITE, 422: {"description": "Invalid rules, naming the field"}})
+@router.put("/draft", response_model=DraftOut, responses=answers(403, 404, 422, why={**WHY, 422: "Invalid rules, naming the field"}))
 def put_draft(body: DraftIn, tenant: TenantDep, who: EditorDep, services: ServicesDep) -> dict[str, Any]:
     rules = RuleSet(dimensions=body.dimensions)
     return draft_out(versions.save_draft(services.catalog, tenant.id, RuleSet.model_validate(rules.document()), who))
 
 
-@router.post("/preview", response_model=PreviewOut, responses={**READ, 422: {"description": "Invalid rules or dates"}})
+@router.post("/preview", response_model=PreviewOut, responses=answers(404, 422, why={**WHY, 422: "Invalid rules or dates"}))
 def post_preview(scope: ScopeDep, services: ServicesDep, body: Annotated[PreviewIn | None, Body()] = None) -> dict[str, Any]:
     """For the draft (or the rules in the body) against the published version: cost per value before, after and
     the delta, and each dimension's coverage, over `start`/`end` (default: the last 3 months)."""
@@ -89,7 +89,7 @@ def post_preview(scope: ScopeDep, services: ServicesDep, body: Annotated[Preview
     return preview(services.reader, scope, resolve(scope, draft), published and resolve(scope, published), window.start, window.end)
 
 
-@router.post("/publish", response_model=PublishedOut, responses={**WRITE, 409: {"description": "Nothing to publish"}, 422: {"description": "Invalid draft"}})
+@router.post("/publish", response_model=PublishedOut, responses=answers(403, 404, 409, 422, why={**WHY, 409: "Nothing to publish", 422: "Invalid draft"}))
 def publish(tenant: TenantDep, who: EditorDep, services: ServicesDep) -> dict[str, Any]:
     """Make the draft the version queries use (a new version number; every version is kept)."""
     version = versions.publish(services.catalog, tenant.id, who)

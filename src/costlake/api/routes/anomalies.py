@@ -13,6 +13,7 @@ from costlake.alerts.evaluation import evaluate_tenant
 from costlake.alerts.series import source_states, tenant_scope
 from costlake.alerts.specs import MonitorPreview, MonitorSpec
 from costlake.api.auth import AdminTenantDep, PrincipalDep, ServicesDep, TenantDep
+from costlake.api.responses import answers
 from costlake.api.routes.budgets import check_channels, check_dimensions
 from costlake.api.schemas_alerts import AnomalyOut, AnomalyPage, EvaluationOut, MonitorOut, NoteBody, ResolveBody, SnoozeBody
 from costlake.catalog import alerts as rows
@@ -22,19 +23,21 @@ from costlake.catalog.sources import list_sources
 from costlake.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["alerts"])
-ADMIN: dict[int | str, dict[str, Any]] = {
-    403: {"description": "members may read, only admins manage"}, 404: {"description": "no such tenant, monitor or anomaly"}
+WHY = {
+    403: "members may read, only admins manage",
+    404: "no such tenant, monitor or anomaly",
+    409: "an evaluation of this tenant is running on another worker",
+    422: "invalid body: unknown dimension, more than 2 split dimensions, a channel not in this tenant",
 }
-INPUT: dict[int | str, dict[str, Any]] = {422: {"description": "invalid body: unknown dimension, more than 2 split dimensions, a channel not in this tenant"}}
 PREVIEW_EXPLAINED = 50  # previews explain the largest findings only
 
 
-@router.get("/anomaly-monitors", response_model=list[MonitorOut], responses={404: ADMIN[404]})
+@router.get("/anomaly-monitors", response_model=list[MonitorOut], responses=answers(404, why=WHY))
 def list_monitors(tenant: TenantDep, services: ServicesDep) -> list[MonitorOut]:
     return [MonitorOut.of(m) for m in tenant_rows.list_rows(services.catalog, AnomalyMonitor, tenant.id)]
 
 
-@router.post("/anomaly-monitors", response_model=MonitorOut, status_code=201, responses={**ADMIN, **INPUT})
+@router.post("/anomaly-monitors", response_model=MonitorOut, status_code=201, responses=answers(403, 404, 422, why=WHY))
 def create_monitor(body: MonitorSpec, tenant: AdminTenantDep, services: ServicesDep) -> MonitorOut:
     check_channels(services, tenant.id, body.channels)
     check_dimensions(services, tenant.id, body.filters, body.split_by)
@@ -42,7 +45,7 @@ def create_monitor(body: MonitorSpec, tenant: AdminTenantDep, services: Services
     return MonitorOut.of(tenant_rows.insert_row(services.catalog, monitor))
 
 
-@router.post("/anomaly-monitors/preview", responses={**ADMIN, **INPUT})
+@router.post("/anomaly-monitors/preview", responses=answers(403, 404, 422, why=WHY))
 def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: ServicesDep) -> dict[str, Any]:
     """Backtest: what this monitor would have raised over start..end (at most a year), before it is saved."""
     check_dimensions(services, tenant.id, body.filters, body.split_by)
@@ -69,19 +72,19 @@ def preview_monitor(body: MonitorPreview, tenant: AdminTenantDep, services: Serv
     return {"items": items, "count": len(items), "per_month": round(len(items) / months, 2)}
 
 
-@router.get("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses={404: ADMIN[404]})
+@router.get("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses=answers(404, why=WHY))
 def get_monitor(monitor_id: str, tenant: TenantDep, services: ServicesDep) -> MonitorOut:
     return MonitorOut.of(tenant_rows.get_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id))
 
 
-@router.put("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses={**ADMIN, **INPUT})
+@router.put("/anomaly-monitors/{monitor_id}", response_model=MonitorOut, responses=answers(403, 404, 422, why=WHY))
 def update_monitor(monitor_id: str, body: MonitorSpec, tenant: AdminTenantDep, services: ServicesDep) -> MonitorOut:
     check_channels(services, tenant.id, body.channels)
     check_dimensions(services, tenant.id, body.filters, body.split_by)
     return MonitorOut.of(tenant_rows.update_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id, monitor_logic.monitor_fields(body)))
 
 
-@router.delete("/anomaly-monitors/{monitor_id}", status_code=204, response_class=Response, responses=ADMIN)
+@router.delete("/anomaly-monitors/{monitor_id}", status_code=204, response_class=Response, responses=answers(403, 404, why=WHY))
 def delete_monitor(monitor_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
     tenant_rows.delete_row(services.catalog, AnomalyMonitor, tenant.id, monitor_id)
     return Response(status_code=204)
@@ -90,7 +93,7 @@ def delete_monitor(monitor_id: str, tenant: AdminTenantDep, services: ServicesDe
 @router.post(
     "/anomaly-monitors/{monitor_id}/evaluate",
     response_model=EvaluationOut,
-    responses={**ADMIN, 409: {"description": "an evaluation of this tenant is running on another worker"}},
+    responses=answers(403, 404, 409, why=WHY),
 )
 def evaluate_monitor(monitor_id: str, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> EvaluationOut:
     """Run the monitor now; what it finds is notified like any evaluation's."""
@@ -103,7 +106,7 @@ def evaluate_monitor(monitor_id: str, tenant: AdminTenantDep, principal: Princip
     )
 
 
-@router.get("/anomalies", response_model=AnomalyPage, responses={404: ADMIN[404]})
+@router.get("/anomalies", response_model=AnomalyPage, responses=answers(404, why=WHY))
 def list_anomalies(
     tenant: TenantDep,
     services: ServicesDep,
@@ -116,7 +119,7 @@ def list_anomalies(
     return AnomalyPage(items=[AnomalyOut.of(a) for a in found], next_cursor=next_cursor)
 
 
-@router.get("/anomalies/{anomaly_id}", response_model=AnomalyOut, responses={404: ADMIN[404]})
+@router.get("/anomalies/{anomaly_id}", response_model=AnomalyOut, responses=answers(404, why=WHY))
 def get_anomaly(anomaly_id: str, tenant: TenantDep, services: ServicesDep) -> AnomalyOut:
     return AnomalyOut.of(tenant_rows.get_row(services.catalog, Anomaly, tenant.id, anomaly_id))
 
@@ -129,14 +132,14 @@ def _act(services: Any, tenant_id: str, anomaly_id: str, principal: Any, event: 
     return AnomalyOut.of(tenant_rows.update_row(services.catalog, Anomaly, tenant_id, anomaly_id, changes))
 
 
-@router.post("/anomalies/{anomaly_id}/acknowledge", response_model=AnomalyOut, responses={404: ADMIN[404]})
+@router.post("/anomalies/{anomaly_id}/acknowledge", response_model=AnomalyOut, responses=answers(404, why=WHY))
 def acknowledge(anomaly_id: str, tenant: TenantDep, principal: PrincipalDep, services: ServicesDep, body: NoteBody | None = None) -> AnomalyOut:
     """Someone is on it: no more notifications about this anomaly. Members may acknowledge."""
     note = body.note if body else None
     return _act(services, tenant.id, anomaly_id, principal, {"type": "acknowledged", "note": note}, {"status": "acknowledged", "snoozed_until": None})
 
 
-@router.post("/anomalies/{anomaly_id}/snooze", response_model=AnomalyOut, responses={**ADMIN, 422: {"description": "until is not in the future"}})
+@router.post("/anomalies/{anomaly_id}/snooze", response_model=AnomalyOut, responses=answers(403, 404, 422, why={**WHY, 422: "until is not in the future"}))
 def snooze(anomaly_id: str, body: SnoozeBody, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> AnomalyOut:
     """No notifications until `until`; after it, the anomaly is open again and notifies if it grows."""
     until = body.until if isinstance(body.until, datetime) else datetime.combine(body.until, time(), tzinfo=UTC)
@@ -148,7 +151,7 @@ def snooze(anomaly_id: str, body: SnoozeBody, tenant: AdminTenantDep, principal:
     return _act(services, tenant.id, anomaly_id, principal, event, {"status": "snoozed", "snoozed_until": until})
 
 
-@router.post("/anomalies/{anomaly_id}/resolve", response_model=AnomalyOut, responses={**ADMIN, 422: {"description": "unknown reason"}})
+@router.post("/anomalies/{anomaly_id}/resolve", response_model=AnomalyOut, responses=answers(403, 404, 422, why={**WHY, 422: "unknown reason"}))
 def resolve(anomaly_id: str, body: ResolveBody, tenant: AdminTenantDep, principal: PrincipalDep, services: ServicesDep) -> AnomalyOut:
     """Close it with a reason: expected (planned), unexpected (a real problem) or too-small (not worth alerting)."""
     event = {"type": "resolved", "reason": body.reason, "note": body.note}

@@ -12,6 +12,7 @@ from costlake.alerts import budgets as budget_logic
 from costlake.alerts.series import tenant_scope
 from costlake.alerts.specs import BudgetPreview, BudgetSpec
 from costlake.api.auth import AdminTenantDep, ServicesDep, TenantDep
+from costlake.api.responses import answers
 from costlake.api.schemas_alerts import BudgetOut
 from costlake.catalog import tenant_rows
 from costlake.catalog.models import AlertChannel, Budget, utcnow
@@ -20,8 +21,11 @@ from costlake.query.model import Filter, allocation_names
 from costlake.services import Services
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/budgets", tags=["alerts"])
-ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "members may read, only admins manage"}, 404: {"description": "no such tenant or budget"}}
-INPUT: dict[int | str, dict[str, Any]] = {422: {"description": "invalid body: unknown dimension, bad amount or currency, a channel not in this tenant"}}
+WHY = {
+    403: "members may read, only admins manage",
+    404: "no such tenant or budget",
+    422: "invalid body: unknown dimension, bad amount or currency, a channel not in this tenant",
+}
 AsOf = Annotated[date | None, Query(description="the day the status is for (default: today, UTC)")]
 
 
@@ -46,12 +50,12 @@ def _out(services: Services, budget: Budget, as_of: date | None) -> BudgetOut:
     return BudgetOut.of(budget, budget_logic.status_view(spec, status))
 
 
-@router.get("", response_model=list[BudgetOut], responses={404: ADMIN[404]})
+@router.get("", response_model=list[BudgetOut], responses=answers(404, why=WHY))
 def list_budgets(tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -> list[BudgetOut]:
     return [_out(services, budget, as_of) for budget in tenant_rows.list_rows(services.catalog, Budget, tenant.id)]
 
 
-@router.post("", response_model=BudgetOut, status_code=201, responses={**ADMIN, **INPUT})
+@router.post("", response_model=BudgetOut, status_code=201, responses=answers(403, 404, 422, why=WHY))
 def create_budget(body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
     check_channels(services, tenant.id, body.channels)
     check_dimensions(services, tenant.id, body.filters)
@@ -59,7 +63,7 @@ def create_budget(body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDe
     return _out(services, budget, None)
 
 
-@router.post("/preview", responses={**ADMIN, **INPUT})
+@router.post("/preview", responses=answers(403, 404, 422, why=WHY))
 def preview_budget(body: BudgetPreview, tenant: AdminTenantDep, services: ServicesDep) -> dict[str, Any]:
     """Backtest: per period of start..end, the first day each threshold was (or would have been) crossed."""
     check_dimensions(services, tenant.id, body.filters)
@@ -67,12 +71,12 @@ def preview_budget(body: BudgetPreview, tenant: AdminTenantDep, services: Servic
     return {"periods": periods, "crossings": sum(len(p["crossed"]) for p in periods)}
 
 
-@router.get("/{budget_id}", response_model=BudgetOut, responses={404: ADMIN[404]})
+@router.get("/{budget_id}", response_model=BudgetOut, responses=answers(404, why=WHY))
 def get_budget(budget_id: str, tenant: TenantDep, services: ServicesDep, as_of: AsOf = None) -> BudgetOut:
     return _out(services, tenant_rows.get_row(services.catalog, Budget, tenant.id, budget_id), as_of)
 
 
-@router.put("/{budget_id}", response_model=BudgetOut, responses={**ADMIN, **INPUT})
+@router.put("/{budget_id}", response_model=BudgetOut, responses=answers(403, 404, 422, why=WHY))
 def update_budget(budget_id: str, body: BudgetSpec, tenant: AdminTenantDep, services: ServicesDep) -> BudgetOut:
     check_channels(services, tenant.id, body.channels)
     check_dimensions(services, tenant.id, body.filters)
@@ -80,7 +84,7 @@ def update_budget(budget_id: str, body: BudgetSpec, tenant: AdminTenantDep, serv
     return _out(services, budget, None)
 
 
-@router.delete("/{budget_id}", status_code=204, response_class=Response, responses=ADMIN)
+@router.delete("/{budget_id}", status_code=204, response_class=Response, responses=answers(403, 404, why=WHY))
 def delete_budget(budget_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
     tenant_rows.delete_row(services.catalog, Budget, tenant.id, budget_id)
     return Response(status_code=204)

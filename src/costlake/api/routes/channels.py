@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from costlake.api.auth import AdminTenantDep, ServicesDep, TenantDep
+from costlake.api.responses import answers
 from costlake.api.schemas_alerts import ChannelCreate, ChannelOut, ChannelUpdate, DeliveryOut, DeliveryPage
 from costlake.catalog import alerts as rows
 from costlake.catalog import tenant_rows
@@ -18,9 +19,10 @@ from costlake.notify.deliveries import SPACING, deliver_due
 from costlake.services import Services
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["alerts"])
-ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "members may read, only admins manage"}, 404: {"description": "no such tenant or channel"}}
-INPUT: dict[int | str, dict[str, Any]] = {
-    422: {"description": "invalid body: a bad URL, a private address (SSRF), a failed test message, email not configured"}
+WHY = {
+    403: "members may read, only admins manage",
+    404: "no such tenant or channel",
+    422: "invalid body: a bad URL, a private address (SSRF), a failed test message, email not configured",
 }
 
 
@@ -30,12 +32,12 @@ def _test_notice(services: Services, tenant: Tenant, channel: AlertChannel) -> A
                        subject_id=channel.id, data=test_notice_data(message))
 
 
-@router.get("/channels", response_model=list[ChannelOut], responses={404: ADMIN[404]})
+@router.get("/channels", response_model=list[ChannelOut], responses=answers(404, why=WHY))
 def list_channels(tenant: TenantDep, services: ServicesDep) -> list[ChannelOut]:
     return [ChannelOut.of(channel) for channel in tenant_rows.list_rows(services.catalog, AlertChannel, tenant.id)]
 
 
-@router.post("/channels", response_model=ChannelOut, status_code=201, responses={**ADMIN, **INPUT})
+@router.post("/channels", response_model=ChannelOut, status_code=201, responses=answers(403, 404, 422, why=WHY))
 def create_channel(body: ChannelCreate, tenant: AdminTenantDep, services: ServicesDep) -> ChannelOut:
     spec = ChannelInput(body.name, body.kind, body.url, tuple(body.to), body.data_notifications, body.enabled)
     channel, secret = build_channel(tenant.id, spec, services.settings)
@@ -51,12 +53,12 @@ def create_channel(body: ChannelCreate, tenant: AdminTenantDep, services: Servic
     return ChannelOut.of(channel, secret)
 
 
-@router.get("/channels/{channel_id}", response_model=ChannelOut, responses={404: ADMIN[404]})
+@router.get("/channels/{channel_id}", response_model=ChannelOut, responses=answers(404, why=WHY))
 def get_channel(channel_id: str, tenant: TenantDep, services: ServicesDep) -> ChannelOut:
     return ChannelOut.of(tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id))
 
 
-@router.put("/channels/{channel_id}", response_model=ChannelOut, responses={**ADMIN, **INPUT})
+@router.put("/channels/{channel_id}", response_model=ChannelOut, responses=answers(403, 404, 422, why=WHY))
 def update_channel(channel_id: str, body: ChannelUpdate, tenant: AdminTenantDep, services: ServicesDep) -> ChannelOut:
     channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"url", "to"})
@@ -67,13 +69,13 @@ def update_channel(channel_id: str, body: ChannelUpdate, tenant: AdminTenantDep,
     return ChannelOut.of(tenant_rows.update_row(services.catalog, AlertChannel, tenant.id, channel_id, changes))
 
 
-@router.delete("/channels/{channel_id}", status_code=204, response_class=Response, responses=ADMIN)
+@router.delete("/channels/{channel_id}", status_code=204, response_class=Response, responses=answers(403, 404, why=WHY))
 def delete_channel(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> Response:
     tenant_rows.delete_row(services.catalog, AlertChannel, tenant.id, channel_id)
     return Response(status_code=204)
 
 
-@router.post("/channels/{channel_id}/rotate-secret", response_model=ChannelOut, responses={**ADMIN, **INPUT})
+@router.post("/channels/{channel_id}/rotate-secret", response_model=ChannelOut, responses=answers(403, 404, 422, why=WHY))
 def rotate_secret(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> ChannelOut:
     """A new signing secret, shown once; the previous one keeps signing too for 24 hours."""
     channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id)
@@ -81,7 +83,7 @@ def rotate_secret(channel_id: str, tenant: AdminTenantDep, services: ServicesDep
     return ChannelOut.of(tenant_rows.update_row(services.catalog, AlertChannel, tenant.id, channel_id, changes), secret)
 
 
-@router.post("/channels/{channel_id}/test", response_model=DeliveryOut, responses=ADMIN)
+@router.post("/channels/{channel_id}/test", response_model=DeliveryOut, responses=answers(403, 404, why=WHY))
 def test_channel(channel_id: str, tenant: AdminTenantDep, services: ServicesDep) -> DeliveryOut:
     """Send a test message now (logged as a delivery, retried like any other)."""
     channel = tenant_rows.get_row(services.catalog, AlertChannel, tenant.id, channel_id)
@@ -91,7 +93,7 @@ def test_channel(channel_id: str, tenant: AdminTenantDep, services: ServicesDep)
     return DeliveryOut.of(delivery, "channel", channel.id, "test")
 
 
-@router.get("/deliveries", response_model=DeliveryPage, responses={404: ADMIN[404]})
+@router.get("/deliveries", response_model=DeliveryPage, responses=answers(404, why=WHY))
 def list_deliveries(
     tenant: TenantDep,
     services: ServicesDep,

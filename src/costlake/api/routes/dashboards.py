@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from costlake.api.answers import answers
 from costlake.api.auth import PrincipalDep, ServicesDep, TenantDep
+from costlake.api.responses import answers
 from costlake.api.routes.costs import cost_answer
 from costlake.api.schemas_dashboards import DashboardIn, DashboardOut, DashboardUpdate, ViewIn, ViewOut, ViewResult, ViewUpdate
 from costlake.catalog import tenant_rows

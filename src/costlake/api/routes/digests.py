@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
-from costlake.api.answers import answers
 from costlake.api.auth import ServicesDep, admins_only
+from costlake.api.responses import answers
 from costlake.api.schemas_dashboards import DigestIn, DigestOut
 from costlake.catalog import tenant_rows
 from costlake.catalog.models import Dashboard, Digest, SavedView, Tenant

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from costlake.api.answers import answers
 from costlake.api.auth import ServicesDep, TenantDep, admins_only
+from costlake.api.responses import answers
 from costlake.api.schemas_events import Category, EventIn, EventOut, WebhookCreated, WebhookIn, WebhookOut, WebhookSecretIn
 from costlake.catalog import events as event_rows
 from costlake.catalog.models import Tenant

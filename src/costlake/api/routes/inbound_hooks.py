@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from costlake.api.answers import answers
 from costlake.api.auth import ServicesDep
+from costlake.api.responses import answers
 from costlake.api.schemas_events import Received
 from costlake.catalog.events import find_webhook
 from costlake.errors import NotFound

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from costlake.api.answers import answers
 from costlake.api.auth import PrincipalDep, ServicesDep, TenantDep, admins_only
+from costlake.api.responses import answers
 from costlake.api.schemas_metrics import (
     MetricCreate,
     MetricOut,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from costlake.allocation import suggestions, versions
 from costlake.allocation.inventory import inventory
 from costlake.api.auth import ServicesDep
-from costlake.api.routes.allocation import READ, WRITE, EditorDep, draft_out
+from costlake.api.responses import answers
+from costlake.api.routes.allocation import READ, WHY, WRITE, EditorDep, draft_out
 from costlake.api.routes.costs import ScopeDep
 from costlake.api.schemas_allocation import AcceptOut, SuggestionsOut, TagsOut, TagValuesOut
 from costlake.catalog.sources import source_names
@@ -24,7 +25,7 @@ def list_tags(scope: ScopeDep, services: ServicesDep) -> dict[str, Any]:
     return {"items": inventory(facts, source_names(services.catalog, scope.tenant_id))}
 
 
-@router.get("/values", response_model=TagValuesOut, responses={**READ, 422: {"description": "Bad key or paging"}})
+@router.get("/values", response_model=TagValuesOut, responses=answers(404, 422, why={**WHY, 422: "Bad key or paging"}))
 def tag_values(
     scope: ScopeDep,
     services: ServicesDep,
