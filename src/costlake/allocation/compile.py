@@ -84,6 +84,10 @@ class Needs:
     def __or__(self, other: Needs) -> Needs:
         return Needs(self.columns | other.columns, self.keys | other.keys, self.tag_map or other.tag_map)
 
+    def reads(self, metric: str) -> Reads | None:
+        """The same as a statement's reads of `costs` (None: whole tag maps, which no fold holds)."""
+        return None if self.tag_map else Reads(self.columns, self.keys, frozenset({metric}))
+
 
 def _name_needs(names: Iterable[str]) -> Needs:
     """What reading these columns, tag:<key>s and dim:<name>s needs of `agg` (dimensions need their own rules')."""
@@ -196,8 +200,7 @@ class CompiledRules:
     def reads(self, metric: str) -> Reads | None:
         """What labelling any of this plan's dimensions, with all its splits, reads of `costs` (None: whole tag maps,
         which no fold holds). A fold of that serves every dim: query of the plan, and plain queries over less."""
-        needs = self.needs(self.order, [name for name in self.order if self.dimension(name).splits])
-        return None if needs.tag_map else Reads(needs.columns, needs.keys, frozenset({metric}))
+        return self.needs(self.order, [name for name in self.order if self.dimension(name).splits]).reads(metric)
 
     def needs(self, labelled: Iterable[str], applied: Iterable[str]) -> Needs:
         needs = Needs()
@@ -321,11 +324,7 @@ class CompiledRules:
         # Splits read `lab` several times (weights, keys, rows): then it is computed once.
         ctes = [f"agg AS ({agg})", f"lab AS {'MATERIALIZED ' if applied else ''}({self.labelled('agg', labelled, labels, params, applied)})"]
         rows_shown = window.filters(keep_as_flag=bool(applied) and keep is not None)
-        relation, stages = "lab", []
-        for name in applied:
-            stages.append(SplitSql(self, name, labels, params, "lab", relation, rows_shown))
-            ctes += stages[-1].ctes
-            relation = stages[-1].output
+        relation, stages = self._split(applied, labels, params, rows_shown, ctes)
         resolve = self.resolver(labels)
         where = [*rows_shown, *(filter_condition(f, params, resolve) for f in dim_filters)]
         groups = [f"q{j} AS g{j}" if j in outputs else f"{resolve(name, params)} AS g{j}" for j, name in enumerate(grouping.group_by)]
@@ -341,6 +340,16 @@ class CompiledRules:
         if reads is not None and grouping.query is not None and grouping.query.time_basis == "charge" and grouping.scope == ["true"]:
             derived = self._derived(grouping, grouping.query, applied, query_names, dim_filters, raw_filters)
         return AllocatedSql(ctes, base, " UNION ALL ".join(notes) if notes else None, reads, derived)
+
+    def _split(self, applied: list[str], labels: Labels, params: Params, shown: list[str], ctes: list[str]) -> tuple[str, list[SplitSql]]:
+        """The split stages of the `applied` dimensions over `lab`, in order, their CTEs added to `ctes`; the
+        relation of the split rows, and the stages (for their notes)."""
+        relation, stages = "lab", []
+        for name in applied:
+            stages.append(SplitSql(self, name, labels, params, "lab", relation, shown))
+            ctes += stages[-1].ctes
+            relation = stages[-1].output
+        return relation, stages
 
     def _derived(
         self,
@@ -363,11 +372,7 @@ class CompiledRules:
             f"agg AS ({aggregate(grouping.metric, [], window, needs, labels.tags.agg_items(own))})",
             f"lab AS MATERIALIZED ({self.labelled('agg', self.order, labels, own, applied)})",
         ]
-        relation, stages = "lab", []
-        for name in applied:
-            stages.append(SplitSql(self, name, labels, own, "lab", relation, []))
-            ctes += stages[-1].ctes
-            relation = stages[-1].output
+        relation, stages = self._split(applied, labels, own, [], ctes)
         resolve = self.resolver(labels)
         shown = [f"period >= {params.bind(query.start)}", f"period < {params.bind(query.end)}", *(filter_condition(f, params, resolve) for f in raw_filters)]
         where = [*shown, *(filter_condition(f, params, resolve) for f in dim_filters)]

@@ -19,7 +19,6 @@ from typing import Any
 from costlake.allocation.compile import CompiledRules, Labels, Needs, TagAccess, Window, aggregate
 from costlake.allocation.splits import SplitSql
 from costlake.query.engine import CostReader
-from costlake.query.folds import Reads
 from costlake.query.model import CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Params
@@ -48,7 +47,7 @@ def totals_by_dimension(reader: CostReader, scope: Scope, plans: list[CompiledRu
     params = Params()
     window = Window.of(query, splits, params)
     ctes = [f"agg AS ({aggregate('EffectiveCost', scope.conditions(params), window, needs, tags.agg_items(params))})"]
-    reads = None if needs.tag_map else Reads(needs.columns, needs.keys, frozenset({"EffectiveCost"}))
+    reads = needs.reads("EffectiveCost")
     selects = []
     for p, plan in enumerate(plans):
         labels, lab = Labels(f"p{p}_", tags), f"p{p}_lab"

@@ -85,15 +85,19 @@ class CostReader:
         file does not exist, they are those already read (a repeated question costs one file check)."""
         with self._lock:
             held = self._tables.get(tenant_id)
-            if held is not None and self._lake.has_commit(tenant_id, held.version + 1) is False:
+            if held is not None and self._still_current(tenant_id, held):
                 return held.version, held.files
             table = self._lake.open_table(tenant_id) if held is None else held.table
             if table is None:
                 return None, []
             if held is not None:
                 table.update_incremental()
-            self._tables[tenant_id] = _Snapshot(table, table.version(), table.file_uris())
-            return table.version(), self._tables[tenant_id].files
+            snapshot = self._tables[tenant_id] = _Snapshot(table, table.version(), table.file_uris())
+            return snapshot.version, snapshot.files
+
+    def _still_current(self, tenant_id: str, held: _Snapshot) -> bool:
+        """True when the lake says at once that no commit followed `held` (a local lake: one file check)."""
+        return self._lake.has_commit(tenant_id, held.version + 1) is False
 
     def _run(
         self,
@@ -158,7 +162,7 @@ class CostReader:
             return None
         try:
             held = self._tables.get(scope.tenant_id)
-            if held is None or self._lake.has_commit(scope.tenant_id, held.version + 1) is not False:
+            if held is None or not self._still_current(scope.tenant_id, held):
                 return None
             version = held.version
         finally:

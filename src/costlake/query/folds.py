@@ -2,7 +2,7 @@
 
 Most questions read a handful of columns: a dimension or two, a few tag values, the day, the currency and one
 money column. Grouped by just those, millions of rows fold into thousands (the generator's 10M rows fold into
-about 60,000 for two columns and six tag keys), and every later question over the same columns (another filter
+about 60,000 for two columns and eight tag keys), and every later question over the same columns (another filter
 value, another month, another allocation rule) reads the fold instead of the rows, with the same SQL: a fold has
 every column of `costs` the question reads, ChargePeriodStart at the start of its UTC day, and the money columns
 summed. Cost queries bucket by UTC day or longer and their ranges start at midnight UTC, so nothing they compute
@@ -55,10 +55,6 @@ class Reads:
     def covers(self, other: Reads) -> bool:
         return other.columns <= self.columns and other.tag_keys <= self.tag_keys and other.metrics <= self.metrics
 
-    @property
-    def size(self) -> int:
-        return len(self.columns) + len(self.tag_keys) + len(self.metrics)
-
 
 def fold_sql(reads: Reads, scan: str) -> tuple[str, dict[str, Any]]:
     """The SELECT of a fold over `scan` (which reads $files), and its parameters but the files."""
@@ -97,9 +93,9 @@ class Folds:
         self._connection, self._scan, self._budget = connection, scan, budget_rows
         self._held: list[_Fold] = []  # least recently used first
         self._building: dict[tuple[str, int, Hashable], Future[None]] = {}
-        self._not_worth: set[tuple[str, Reads]] = set()
+        self._not_worth: set[tuple[str, Hashable]] = set()  # (tenant, reads or derived rows) not kept
         self._names = itertools.count(1)
-        self._lock = threading.RLock()  # a build that is already done calls back at once, under the lock
+        self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Future[None], Callable[[], None]]] = queue.SimpleQueue()
         self._builder: threading.Thread | None = None
 
@@ -118,22 +114,20 @@ class Folds:
                 self._held.remove(best)
                 self._held.append(best)
             elif not self._pending_or_refused(tenant_id, version, reads):
-                key = (tenant_id, version, reads)
                 sql, params = fold_sql(reads, self._scan)
-                future = self._building[key] = self._submit(self._build, tenant_id, version, reads, sql, {**params, "files": list(files)})
-                future.add_done_callback(lambda _: self._finished(key))
+                self._start((tenant_id, version, reads), sql, {**params, "files": list(files)})
         self._drop(stale)
         return best.table if covering else None
 
-    def _submit(self, build: Callable[..., None], *args: Any) -> Future[None]:
-        """Queue a build for the one builder thread: a daemon, so a process that ends (a CLI command) never waits
-        for a fold it will not use."""
+    def _start(self, key: tuple[str, int, Hashable], sql: str, params: dict[str, Any]) -> None:
+        """Queue the build of `key` (tenant, version, reads or derived rows) for the one builder thread, a daemon,
+        so a process that ends (a CLI command) never waits for a fold it will not use. Called under the lock."""
         future: Future[None] = Future()
-        self._queue.put((future, functools.partial(build, *args)))
+        self._building[key] = future
+        self._queue.put((future, functools.partial(self._build, key, sql, params)))
         if self._builder is None:
             self._builder = threading.Thread(target=self._build_queued, name="costlake-fold", daemon=True)
             self._builder.start()
-        return future
 
     def _build_queued(self) -> None:
         while True:
@@ -147,7 +141,8 @@ class Folds:
                     future.set_exception(error)
 
     def _pending_or_refused(self, tenant_id: str, version: int, reads: Reads) -> bool:
-        if any(reads.covers(refused) for t, refused in self._not_worth if t == tenant_id):  # as fine-grained or more
+        # A fold as fine-grained as a refused one or more would not be kept either.
+        if any(isinstance(refused, Reads) and reads.covers(refused) for t, refused in self._not_worth if t == tenant_id):
             return True
         return any(t == tenant_id and v == version and isinstance(what, Reads) and what.covers(reads) for t, v, what in self._building)
 
@@ -162,17 +157,19 @@ class Folds:
                 self._held.append(held)
                 return held.table
             key = (tenant_id, version, derived)
-            if key not in self._building:
-                sql = f"WITH {', '.join([f'costs AS (SELECT * FROM {fold})', *ctes])} SELECT * FROM {relation}"
-                future = self._building[key] = self._submit(self._build, tenant_id, version, None, sql, params, derived)
-                future.add_done_callback(lambda _: self._finished(key))
+            if key not in self._building and (tenant_id, derived) not in self._not_worth:
+                self._start(key, f"WITH {', '.join([f'costs AS (SELECT * FROM {fold})', *ctes])} SELECT * FROM {relation}", params)
         return None
 
-    def _finished(self, key: tuple[str, int, Hashable]) -> None:
-        with self._lock:
-            self._building.pop(key, None)
+    def _build(self, key: tuple[str, int, Hashable], sql: str, params: dict[str, Any]) -> None:
+        try:
+            self._build_table(*key, sql, params)
+        finally:
+            with self._lock:
+                self._building.pop(key, None)
 
-    def _build(self, tenant_id: str, version: int, reads: Reads | None, sql: str, params: dict[str, Any], derived: Hashable = None) -> None:
+    def _build_table(self, tenant_id: str, version: int, what: Hashable, sql: str, params: dict[str, Any]) -> None:
+        reads = what if isinstance(what, Reads) else None
         table = f"fold_{next(self._names)}"
         cursor = self._connection.cursor()
         try:
@@ -185,10 +182,11 @@ class Folds:
             return
         finally:
             cursor.close()
-        fold = _Fold(tenant_id, version, reads, table, rows, derived)
+        fold = _Fold(tenant_id, version, reads, table, rows, None if reads else what)
         with self._lock:
-            if reads is not None and (rows > total * USEFUL_SHARE or rows > self._budget):
-                self._not_worth.add((tenant_id, reads))
+            # Over the budget (or, for a fold, over a quarter of the table): not kept, and not built again.
+            if rows > self._budget or (reads is not None and rows > total * USEFUL_SHARE):
+                self._not_worth.add((tenant_id, what))
                 evicted = [fold]
             else:
                 self._held.append(fold)

@@ -162,7 +162,7 @@ async def dimension_values(
     period = (start, end, time_basis) if start is not None and end is not None else None
     page = ValuesPage(dimension, search, limit, int(cursor or 0), period)
     if dimension != "source" and not allocation_names([dimension]) and allocation_version is None:
-        body = services.reader.recall(scope, (page, None, ()))
+        body = services.reader.recall(scope, _values_key(page, None, {}))
         if body is not None:
             return Response(body, media_type="application/json")
     return await run_in_threadpool(_dimension_values, tenant, scope, services, page, allocation_version)
@@ -192,8 +192,11 @@ def _dimension_values(tenant: Tenant, scope: Scope, services: Any, page: ValuesP
         more = str(page.offset + page.limit) if len(values) > page.limit else None
         return DimensionValuesOut.model_validate({"values": shown, "next_cursor": more}).model_dump_json().encode()
 
-    key = (page, plan.version if plan else None, tuple(sorted(names.items())))
-    return Response(services.reader.kept(scope, key, answer), media_type="application/json")
+    return Response(services.reader.kept(scope, _values_key(page, plan, names), answer), media_type="application/json")
+
+
+def _values_key(page: ValuesPage, plan: AllocationPlan | None, names: dict[str, str]) -> tuple[Any, ...]:
+    return (page, plan.version if plan else None, tuple(sorted(names.items())))
 
 
 @router.get("/data-health", response_model=DataHealthOut)
