@@ -190,7 +190,9 @@ class CostReader:
         started = time.perf_counter()
         params = Params()
         statement = cost_query_sql(query, scope.conditions(params), params, plan or self.plan_for(query, scope))
-        order = " ORDER BY period NULLS FIRST, other, currency, cost DESC"
+        # Ties in cost are ordered by the groups, so the same question always gets the same answer.
+        groups = "".join(f", g{i}" for i in range(len(query.group_by)))
+        order = f" ORDER BY period NULLS FIRST, other, currency, cost DESC{groups}"
         alternative = statement.alternative and Alternative(statement.alternative.rows, statement.alternative.sql + order, statement.alternative.params)
         rows = self._run(scope, statement.sql + order, params, statement.ctes, reads=statement.reads, alternative=alternative)
         width = len(query.group_by)
