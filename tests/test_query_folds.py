@@ -165,3 +165,12 @@ def test_a_fold_that_would_not_shrink_the_rows_is_not_kept(client, make_tenant, 
     services.reader._cache = type(services.reader._cache)(0)
     again = services.reader.costs(query, scope)
     assert again.rows == first.rows and sum(row.cost for row in again.rows) == Decimal("500.00")
+    # A refusal holds for its table version only: after a sync of many rows per resource the same kind folds well.
+    write_csv(tmp_path / "many-rows-per-resource" / "a.csv", [focus_row(month, "0.50", ResourceId=f"r-{n % 10}") for n in range(4000)])
+    bigger = client.post(f"{base}/billing-sources", headers=auth(globex.admin), json={"provider": "aws", "source_uri": str(tmp_path / "many-rows-per-resource")}).json()
+    assert sync_and_wait(client, globex.id, bigger["id"], globex.admin)["status"] == "succeeded"
+    services.reader.costs(query, scope)
+    services.reader.folds.settle()
+    assert [(version, rows) for version, _, rows in services.reader.folds.held(globex.id)] == [(services.reader.version(globex.id), 410)]
+    folded = services.reader.costs(query, scope)
+    assert folded.rows == _rows_reader(services).costs(query, scope).rows and sum(row.cost for row in folded.rows) == Decimal("2500.00")

@@ -12,7 +12,7 @@ A fold is built in the background the first time a kind of question is asked aft
 the rows, as it would without folds), one build at a time per process; a fold for more columns serves questions
 over fewer. Folds of an older table version are dropped. A fold that would not save much (more than a quarter of
 the table's rows, e.g. by ResourceId on data with many resources) is not kept, and that kind of question is not
-folded again by this process. The folds of a process hold at most `query_fold_rows` rows (least recently used
+folded again on that table version (a later version, after a sync, may fold well: a first small month does not). The folds of a process hold at most `query_fold_rows` rows (least recently used
 go first).
 """
 
@@ -93,7 +93,7 @@ class Folds:
         self._connection, self._scan, self._budget = connection, scan, budget_rows
         self._held: list[_Fold] = []  # least recently used first
         self._building: dict[tuple[str, int, Hashable], Future[None]] = {}
-        self._not_worth: set[tuple[str, Hashable]] = set()  # (tenant, reads or derived rows) not kept
+        self._not_worth: set[tuple[str, int, Hashable]] = set()  # (tenant, version, reads or derived rows) not kept
         self._names = itertools.count(1)
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Future[None], Callable[[], None]]] = queue.SimpleQueue()
@@ -106,6 +106,7 @@ class Folds:
         with self._lock:
             stale = [fold for fold in self._held if fold.tenant_id == tenant_id and fold.version < version]
             self._held = [fold for fold in self._held if fold not in stale]
+            self._not_worth = {refused for refused in self._not_worth if refused[0] != tenant_id or refused[1] >= version}
             covering = [
                 fold for fold in self._held if fold.tenant_id == tenant_id and fold.version == version and fold.reads and fold.reads.covers(reads)
             ]
@@ -142,9 +143,9 @@ class Folds:
 
     def _pending_or_refused(self, tenant_id: str, version: int, reads: Reads) -> bool:
         # A fold as fine-grained as a refused one or more would not be kept either.
-        if any(isinstance(refused, Reads) and reads.covers(refused) for t, refused in self._not_worth if t == tenant_id):
+        if any(isinstance(refused, Reads) and reads.covers(refused) for t, v, refused in self._not_worth if (t, v) == (tenant_id, version)):
             return True
-        return any(t == tenant_id and v == version and isinstance(what, Reads) and what.covers(reads) for t, v, what in self._building)
+        return any((t, v) == (tenant_id, version) and isinstance(what, Reads) and what.covers(reads) for t, v, what in self._building)
 
     def derived_for(self, tenant_id: str, version: int, fold: str, ctes: list[str], relation: str, params: dict[str, Any]) -> str | None:
         """A table of the rows `ctes` derive from a fold (`costs`) of this table version, or None; then it is built
@@ -157,7 +158,7 @@ class Folds:
                 self._held.append(held)
                 return held.table
             key = (tenant_id, version, derived)
-            if key not in self._building and (tenant_id, derived) not in self._not_worth:
+            if key not in self._building and key not in self._not_worth:
                 self._start(key, f"WITH {', '.join([f'costs AS (SELECT * FROM {fold})', *ctes])} SELECT * FROM {relation}", params)
         return None
 
@@ -184,9 +185,9 @@ class Folds:
             cursor.close()
         fold = _Fold(tenant_id, version, reads, table, rows, None if reads else what)
         with self._lock:
-            # Over the budget (or, for a fold, over a quarter of the table): not kept, and not built again.
+            # Over the budget (or, for a fold, over a quarter of the table): not kept, nor built again on this version.
             if rows > self._budget or (reads is not None and rows > total * USEFUL_SHARE):
-                self._not_worth.add((tenant_id, what))
+                self._not_worth.add((tenant_id, version, what))
                 evicted = [fold]
             else:
                 self._held.append(fold)
