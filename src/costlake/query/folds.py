@@ -12,8 +12,8 @@ A fold is built in the background the first time a kind of question is asked aft
 the rows, as it would without folds), one build at a time per process; a fold for more columns serves questions
 over fewer. Folds of an older table version are dropped. A fold that would not save much (more than a quarter of
 the table's rows, e.g. by ResourceId on data with many resources) is not kept, and that kind of question is not
-folded again on that table version (a later version, after a sync, may fold well: a first small month does not). The folds of a process hold at most `query_fold_rows` rows (least recently used
-go first).
+folded again on that table version (a later version, after a sync, may fold well: a first small month does not).
+The folds of a process hold at most `query_fold_rows` rows (least recently used go first).
 """
 
 from __future__ import annotations
