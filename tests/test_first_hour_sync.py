@@ -7,9 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from conftest import auth, sync_and_wait
+from costlake.app import create_app
+from costlake.catalog import open_catalog
+from costlake.catalog.tenants import create_tenant, create_token
 from costlake.months import add_months, current_month
+from costlake.settings import Settings
 from costlake.sync.empty import month_ranges
 from focus_files import focus_row, write_csv
 from test_costs_api import loaded  # noqa: F401
@@ -129,3 +134,26 @@ def test_dimension_values_count_only_the_costs_in_the_given_range(client, loaded
     assert lonely.status_code == 422 and "together" in lonely.text
     backwards = client.get(path, headers=auth(acme.member), params={"dimension": "ServiceName", "start": end, "end": start})
     assert backwards.status_code == 422
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+def test_a_home_whose_path_has_a_space_and_a_percent_sign_answers_queries(tmp_path, monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+    # Delta writes such paths percent-encoded in its log ("cost%20data%20100%25"): every query read no file (500).
+    monkeypatch.setenv("COSTLAKE_HOME", str(tmp_path / "cost data 100%"))
+    home = Settings()
+    home.allowed_local_roots = [tmp_path]
+    catalog = open_catalog(home)
+    tenant = create_tenant(catalog, "acme")
+    _, admin = create_token(catalog, tenant.id, "admin", "test admin")
+    catalog.close()
+    export = tmp_path / "export"
+    write_csv(export / "a.csv", [focus_row(NOW, "1.25", Tags='{"Team": "payments"}'), focus_row(NOW, "2.50", Tags='{"team": "search"}')])
+    with TestClient(create_app(home)) as client:
+        base = f"/api/v1/tenants/{tenant.id}"
+        source = client.post(f"{base}/billing-sources", headers=auth(admin), json={"provider": "aws", "source_uri": str(export)}).json()
+        assert sync_and_wait(client, tenant.id, source["id"], admin)["status"] == "succeeded"
+        answer = client.post(f"{base}/costs/query", headers=auth(admin), json={"group_by": ["tag:team"], "granularity": "none", "start": f"{NOW}-01"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["totals"] == {"USD": "3.75"}
+        dimensions = client.get(f"{base}/costs/dimensions", headers=auth(admin)).json()
+        assert {tag["key"]: tag["coverage"] for tag in dimensions["tag_keys"]} == {"Team": 0.3333, "team": 0.6667}

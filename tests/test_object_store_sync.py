@@ -132,9 +132,12 @@ def test_the_lake_itself_can_live_in_an_object_store(lake_env, request, operator
         "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(tmp_path / "export")}
     ).json()
     assert sync_and_wait(operator_client, "acme", source["id"])["status"] == "succeeded"
-    write_csv(tmp_path / "export" / "a.csv", [focus_row(PREVIOUS, "1"), focus_row(NOW, "3")])
+    assert operator_client.get("/api/v1/tenants/acme/costs/dimensions").json()["tag_keys"] == []
+    write_csv(tmp_path / "export" / "a.csv", [focus_row(PREVIOUS, "1"), focus_row(NOW, "3", Tags='{"team": "payments"}')])
     assert sync_and_wait(operator_client, "acme", source["id"])["status"] == "succeeded"
     assert billed_by_month(settings, acme.id) == {PREVIOUS: Decimal(1), NOW: Decimal(3)}
+    tag_keys = operator_client.get("/api/v1/tenants/acme/costs/dimensions").json()["tag_keys"]
+    assert tag_keys == [{"key": "team", "coverage": 0.75}]  # read per file of the lake (query/tag_coverage.py)
     assert server.client.find(f"{bucket}/lake/{acme.id}/_delta_log")
     assert operator_client.delete(f"/api/v1/tenants/acme/billing-sources/{source['id']}").status_code == 204
     assert billed_by_month(settings, acme.id) == {}

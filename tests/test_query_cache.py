@@ -11,6 +11,7 @@ import pytest
 from conftest import auth, sync_and_wait
 from costlake.months import current_month
 from costlake.query.cache import Busy, ResultCache, TenantGate
+from costlake.query.scope import Scope
 from focus_files import focus_row, write_csv
 
 NOW = current_month()
@@ -131,3 +132,32 @@ def test_a_renamed_source_shows_its_new_name_at_once(client, synced):  # type: i
     renamed = client.put(f"/api/v1/tenants/{acme.id}/billing-sources/{source['id']}", headers=auth(acme.admin), json={"name": "renamed-export"})
     assert renamed.status_code == 200, renamed.text
     assert [row["source"] for row in _query(client, acme, "source")["rows"]] == ["renamed-export"]
+
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+def test_tag_coverage_after_a_sync_reads_only_the_new_files(client, synced, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+    acme, _, _ = synced  # one row of 1.50 tagged team
+    coverage = client.app.state.services.reader._tag_coverage
+    read: list[list[str]] = []
+    run = coverage._run
+    coverage._run = lambda tenant, sql, params: read.append(params["files"]) or run(tenant, sql, params)
+
+    def add(name: str, rows: list[dict[str, str]]) -> str:
+        write_csv(tmp_path / name / "a.csv", rows)
+        source = client.post(f"/api/v1/tenants/{acme.id}/billing-sources", headers=auth(acme.admin),
+                             json={"provider": "aws", "source_uri": str(tmp_path / name)}).json()
+        assert sync_and_wait(client, acme.id, source["id"], acme.admin)["status"] == "succeeded"
+        return source["id"]
+
+    def tag_keys(scope: Scope) -> list[tuple[str, float]]:
+        return client.app.state.services.reader.tag_coverage(scope)
+
+    tagged = add("tagged", [focus_row(NOW, "3", Tags='{"team": "payments", "env": "prod"}'), focus_row(NOW, "-1", Tags='{"team": "search"}')])
+    assert tag_keys(Scope(acme.id)) == [("team", 1.0), ("env", 0.5455)]  # of |1.5| + |3| + |-1|
+    assert len(read) == 1 and len(read[0]) == 2
+    add("untagged", [focus_row(NOW, "6", Tags="{}"), focus_row(NOW, "4", Tags="")])
+    assert tag_keys(Scope(acme.id)) == [("team", 0.3548), ("env", 0.1935)]  # of 15.5
+    assert len(read) == 2 and len(read[1]) == 1, "only the new source's file was read"
+    assert tag_keys(Scope(acme.id, frozenset({tagged}))) == [("team", 1.0), ("env", 0.75)]
+    assert len(read) == 2, "a scope is summed from the figures already read"

@@ -21,11 +21,13 @@ from costlake.query.folds import Folds, Reads
 from costlake.query.model import DIM_PREFIX, DIMENSIONS, CostQuery
 from costlake.query.scope import Scope
 from costlake.query.sql import Alternative, Params, cost_query_sql, dimension_expression, query_reads, range_conditions
+from costlake.query.tag_coverage import TagCoverage
 from costlake.settings import Settings
-from costlake.store import Lake
+from costlake.store import Lake, current_files
 
 # Partition values are text; without this DuckDB would guess types from the folder names.
-_SCAN = "read_parquet($files, hive_partitioning = true, hive_types = {'x_SourceId': VARCHAR, 'x_BillingMonth': VARCHAR})"
+_SCAN_OPTIONS = "hive_partitioning = true, hive_types = {'x_SourceId': VARCHAR, 'x_BillingMonth': VARCHAR}"
+_SCAN = f"read_parquet($files, {_SCAN_OPTIONS})"
 
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
 
@@ -65,11 +67,11 @@ class CostReader:
         self._connection = connect(settings, [settings.lake_root])
         self._connection.execute("SET parquet_metadata_cache = true")
         self._tables: dict[str, _Snapshot] = {}
-        self._coverage: dict[Scope, tuple[int, list[tuple[str, float]]]] = {}
         self._lock = threading.Lock()
         self._cache = ResultCache(settings.query_cache_entries)
         self._gate = TenantGate(settings.query_concurrency, settings.query_wait)
         self.folds = Folds(self._connection, _SCAN, settings.query_fold_rows)
+        self._tag_coverage = TagCoverage(self._fetch, f"read_parquet($files, {_SCAN_OPTIONS}, filename = true)")
 
     def version(self, tenant_id: str) -> int | None:
         with self._lock:
@@ -92,12 +94,21 @@ class CostReader:
                 return None, []
             if held is not None:
                 table.update_incremental()
-            snapshot = self._tables[tenant_id] = _Snapshot(table, table.version(), table.file_uris())
+            snapshot = self._tables[tenant_id] = _Snapshot(table, table.version(), current_files(table))
             return snapshot.version, snapshot.files
 
     def _still_current(self, tenant_id: str, held: _Snapshot) -> bool:
         """True when the lake says at once that no commit followed `held` (a local lake: one file check)."""
         return self._lake.has_commit(tenant_id, held.version + 1) is False
+
+    def _fetch(self, tenant_id: str, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of a statement that reads the files itself, within the tenant's concurrency bound."""
+        with self._gate.admitted(tenant_id):
+            cursor = self._connection.cursor()
+            try:
+                return cursor.execute(sql, params).fetchall()
+            finally:
+                cursor.close()
 
     def _run(
         self,
@@ -257,28 +268,10 @@ class CostReader:
         ]
 
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
-        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it. It scans every
-        row's tag map (seconds on 10M rows) and every dim: query with flexible keys needs it, so it is kept per
-        table version apart from the answers (which a burst of other questions can push out)."""
-        version, _ = self._current(scope.tenant_id)
-        with self._lock:
-            held = self._coverage.get(scope)
-        if held is not None and version is not None and held[0] == version:
-            return held[1]
-        params = Params()
-        where = " AND ".join(scope.conditions(params))
-        sql = (
-            "SELECT key, coverage FROM ("
-            f"SELECT unnest(map_keys(Tags)) AS key, coalesce(sum(abs(EffectiveCost)), 0) AS tagged FROM costs WHERE {where} GROUP BY key"
-            f") CROSS JOIN (SELECT coalesce(sum(abs(EffectiveCost)), 0) AS total FROM costs WHERE {where}) "
-            ", LATERAL (SELECT CASE WHEN total = 0 THEN 0 ELSE CAST(tagged / total AS DOUBLE) END AS coverage) "
-            "ORDER BY coverage DESC, key"
-        )
-        coverage = [(key, round(share, 4)) for key, share in self._run(scope, sql, params)]
-        if version is not None:
-            with self._lock:
-                self._coverage[scope] = (version, coverage)
-        return coverage
+        """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it (tag_coverage.py:
+        a new table version reads only its new files)."""
+        _, files = self._current(scope.tenant_id)
+        return self._tag_coverage.coverage(scope, files) if files else []
 
     def months_by_source(self, scope: Scope) -> list[tuple[str, str, str, int, Decimal, Any]]:
         """(source id, billing month, currency, rows, Sum(BilledCost), latest ChargePeriodEnd as text)."""

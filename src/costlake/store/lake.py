@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -269,7 +270,7 @@ class Lake:
     def data_files(self, tenant_id: str) -> list[str]:
         """The Parquet files of the table's current version, for DuckDB and other readers."""
         table = self.open_table(tenant_id)
-        return [] if table is None else table.file_uris()
+        return [] if table is None else current_files(table)
 
     def housekeeping(self, tenant_id: str, retention: timedelta) -> list[str]:
         """Vacuum files no version within the retention needs (including files of syncs that died)."""
@@ -278,3 +279,9 @@ class Lake:
             return []
         hours = max(int(retention.total_seconds() // 3600), 0)
         return table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)
+
+
+def current_files(table: DeltaTable) -> list[str]:
+    """The Parquet files of the table's loaded version, as names DuckDB and fsspec open: Delta percent-encodes
+    paths (a home in "/srv/cost data" is "/srv/cost%20data" in its log, and "%" itself "%25")."""
+    return [unquote(uri) for uri in table.file_uris()]
