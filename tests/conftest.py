@@ -54,8 +54,9 @@ def _empty_postgres(url: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A fresh costlake home; the catalog on SQLite, then the same test again on PostgreSQL."""
-    home = tmp_path / "home"
+    """A fresh costlake home; the catalog on SQLite, then the same test again on PostgreSQL. Its path has a space and
+    a "%" (as "Application Support" has one): Delta percent-encodes such paths, and every reader must decode them."""
+    home = tmp_path / "cost home 100%"
     monkeypatch.setenv("COSTLAKE_HOME", str(home))
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")

@@ -120,20 +120,21 @@ def test_unreadable_bucket_fails_with_an_access_message(s3_env, operator_client,
 
 
 @pytest.mark.parametrize("lake_env", ["s3_env", "azurite_env"])
-def test_the_lake_itself_can_live_in_an_object_store(lake_env, request, operator_client, make_tenant, settings, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_lake_itself_can_live_in_an_object_store(lake_env, request, make_tenant, settings, tmp_path):  # type: ignore[no-untyped-def]
     server = request.getfixturevalue(lake_env)
     settings.s3_endpoint_url = server.env.get("COSTLAKE_S3_ENDPOINT_URL")
     bucket = server.create_bucket()
     settings.lake_uri = f"s3://{bucket}/lake" if lake_env == "s3_env" else f"az://{bucket}/lake"
     settings.__dict__.pop("lake_root", None)
     acme = make_tenant("acme")
-    write_csv(tmp_path / "export" / "a.csv", [focus_row(PREVIOUS, "1"), focus_row(NOW, "2")])
+    operator_client = request.getfixturevalue("operator_client")  # an app started with the lake in the object store
+    write_csv(tmp_path / "export" / "a.csv", [focus_row(PREVIOUS, "1", Tags="{}"), focus_row(NOW, "2", Tags="{}")])
     source = operator_client.post(
         "/api/v1/tenants/acme/billing-sources", json={"provider": "aws", "source_uri": str(tmp_path / "export")}
     ).json()
     assert sync_and_wait(operator_client, "acme", source["id"])["status"] == "succeeded"
     assert operator_client.get("/api/v1/tenants/acme/costs/dimensions").json()["tag_keys"] == []
-    write_csv(tmp_path / "export" / "a.csv", [focus_row(PREVIOUS, "1"), focus_row(NOW, "3", Tags='{"team": "payments"}')])
+    write_csv(tmp_path / "export" / "a.csv", [focus_row(PREVIOUS, "1", Tags="{}"), focus_row(NOW, "3", Tags='{"team": "payments"}')])
     assert sync_and_wait(operator_client, "acme", source["id"])["status"] == "succeeded"
     assert billed_by_month(settings, acme.id) == {PREVIOUS: Decimal(1), NOW: Decimal(3)}
     tag_keys = operator_client.get("/api/v1/tenants/acme/costs/dimensions").json()["tag_keys"]

@@ -238,7 +238,10 @@ def test_other_engines_read_the_table(operator_client, acme, tmp_path, settings)
     write_csv(export / "a.csv", [focus_row(PREVIOUS, "1.10"), focus_row(NOW, "2.20")])
     sync(operator_client, add_source(operator_client, export))
     table_uri = Lake(settings).table_uri(acme.id)
-    frame = pl.read_delta(table_uri)
+    # Polars cannot open a Delta table under a path with a space or "%" (as the tests' home has: its own limitation,
+    # any table there fails), so it reads a copy of the same table at a plain path.
+    plain = shutil.copytree(table_uri, tmp_path / "plain")
+    frame = pl.read_delta(str(plain))
     assert frame.height == 2 and set(frame["x_BillingMonth"]) == {PREVIOUS, NOW}
     assert str(frame["BilledCost"].sum()) .startswith("3.3")
     protocol = DeltaTable(table_uri).protocol()

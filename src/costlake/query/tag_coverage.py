@@ -64,8 +64,10 @@ class TagCoverage:
 
     def _read(self, tenant_id: str, files: list[str]) -> dict[str, _FileFigures]:
         figures = {uri: _FileFigures(source_id="") for uri in files}
-        for uri, source_id, key, cost in self._run(tenant_id, self._sql, {"files": files}):
-            file = figures[uri]
+        # DuckDB names a file by its filesystem's protocol (abfs:// for az://, a bare path for file://).
+        by_path = {uri.split("://", 1)[-1]: file for uri, file in figures.items()}
+        for name, source_id, key, cost in self._run(tenant_id, self._sql, {"files": files}):
+            file = by_path[name.split("://", 1)[-1]]
             file.source_id = source_id
             if key is None:
                 file.total = cost
