@@ -63,9 +63,10 @@ def main() -> int:
         started = time.perf_counter()
         answers.add(tuple(reader.tag_coverage(Scope(tenant))))
         every.append(time.perf_counter() - started)
-        held = reader._tag_coverage._files[tenant]
-        for file in month_files:
-            del held[file]  # as after a sync that replaced the latest month
+        coverage = reader._tag_coverage
+        coverage._answers.clear()  # as after a sync that replaced the latest month: a new version, whose
+        for file in month_files:  # new files are read and the others' figures summed
+            del coverage._files[tenant][file]
         started = time.perf_counter()
         answers.add(tuple(reader.tag_coverage(Scope(tenant))))
         one_month.append(time.perf_counter() - started)

@@ -104,11 +104,17 @@ class CostReader:
     def _fetch(self, tenant_id: str, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Rows of a statement that reads the files itself, within the tenant's concurrency bound."""
         with self._gate.admitted(tenant_id):
-            cursor = self._connection.cursor()
-            try:
-                return cursor.execute(sql, params).fetchall()
-            finally:
-                cursor.close()
+            return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: dict[str, Any], arrow: bool = False) -> Any:
+        """One statement on its own cursor: rows, or an Arrow table."""
+        cursor = self._connection.cursor()
+        try:
+            if arrow:
+                return cursor.sql(sql, params=params).to_arrow_table()
+            return cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
 
     def _run(
         self,
@@ -141,14 +147,7 @@ class CostReader:
                 given = {**params.values, "files": files}
             # Only the parameters the text uses: DuckDB refuses others (e.g. those of split notes a caller leaves out).
             used = set(_PARAMETER.findall(text))
-            values = {name: value for name, value in given.items() if name in used}
-            cursor = self._connection.cursor()
-            try:
-                if arrow:
-                    return cursor.sql(text, params=values).to_arrow_table()
-                return cursor.execute(text, values).fetchall()
-            finally:
-                cursor.close()
+            return self._execute(text, {name: value for name, value in given.items() if name in used}, arrow)
 
         return cached(self._cache, self._gate, scope.tenant_id, version, key, compute)
 
@@ -270,8 +269,8 @@ class CostReader:
     def tag_coverage(self, scope: Scope) -> list[tuple[str, float]]:
         """Each tag key with the share of cost (by absolute EffectiveCost) on rows that carry it (tag_coverage.py:
         a new table version reads only its new files)."""
-        _, files = self._current(scope.tenant_id)
-        return self._tag_coverage.coverage(scope, files) if files else []
+        version, files = self._current(scope.tenant_id)
+        return self._tag_coverage.coverage(scope, version, files) if version is not None and files else []
 
     def months_by_source(self, scope: Scope) -> list[tuple[str, str, str, int, Decimal, Any]]:
         """(source id, billing month, currency, rows, Sum(BilledCost), latest ChargePeriodEnd as text)."""

@@ -40,19 +40,29 @@ class TagCoverage:
     def __init__(self, run: Run, scan: str) -> None:
         self._run, self._sql = run, _PER_FILE.format(scan=scan)
         self._files: dict[str, dict[str, _FileFigures]] = {}  # tenant -> file -> figures
+        self._answers: dict[Scope, tuple[int, list[tuple[str, float]]]] = {}  # scope -> (table version, answer)
         self._lock = threading.Lock()
 
-    def coverage(self, scope: Scope, files: list[str]) -> list[tuple[str, float]]:
-        """(key, share of |EffectiveCost| on rows carrying it, 4 places) over `files`, the table's current ones,
-        highest share first."""
+    def coverage(self, scope: Scope, version: int, files: list[str]) -> list[tuple[str, float]]:
+        """(key, share of |EffectiveCost| on rows carrying it, 4 places) over `files`, the files of table `version`,
+        highest share first. Every dim: query with flexible keys asks: the answer is kept per version."""
         with self._lock:
+            answered = self._answers.get(scope)
+            if answered is not None and answered[0] == version:
+                return answered[1]
             held = self._files.get(scope.tenant_id, {})
         figures = {uri: held[uri] for uri in files if uri in held}
         missing = [uri for uri in files if uri not in held]
         if missing:
             figures |= self._read(scope.tenant_id, missing)
+        answer = self._shares(scope, figures)
         with self._lock:
             self._files[scope.tenant_id] = figures
+            self._answers[scope] = (version, answer)
+        return answer
+
+    @staticmethod
+    def _shares(scope: Scope, figures: dict[str, _FileFigures]) -> list[tuple[str, float]]:
         visible = [f for f in figures.values() if scope.source_ids is None or f.source_id in scope.source_ids]
         total = sum((f.total for f in visible), Decimal(0))
         tagged: dict[str, Decimal] = {}
